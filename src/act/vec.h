@@ -1,0 +1,76 @@
+/*
+ * vec.h — the small SIMD vocabulary the activation kernels are written in.
+ *
+ * `vf` is a GCC vector of ACT_VW floats (16 with AVX-512, 8 with AVX2, 4
+ * otherwise); arithmetic on it is plain C operators, comparisons give an
+ * all-ones/zero mask `vm`, and transcendental functions come from SLEEF
+ * (Debian's libsleef, the vector math library PyTorch uses). Kernels are
+ * written once against this header and compiled at whatever width the build
+ * targets, so no per-element switch or function pointer sits in a hot loop.
+ */
+#ifndef ACTLAB_VEC_H
+#define ACTLAB_VEC_H
+
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+#include <sleef.h>
+
+#if defined(__AVX512F__)
+#define ACT_VW 16
+#define ACT_SLEEF(fn, acc) Sleef_##fn##f16_##acc
+#define ACT_MVEC __m512
+#elif defined(__AVX2__) || defined(__AVX__)
+#define ACT_VW 8
+#define ACT_SLEEF(fn, acc) Sleef_##fn##f8_##acc
+#define ACT_MVEC __m256
+#else
+#define ACT_VW 4
+#define ACT_SLEEF(fn, acc) Sleef_##fn##f4_##acc
+#define ACT_MVEC __m128
+#endif
+
+typedef float vf __attribute__((vector_size(ACT_VW * 4)));
+typedef int32_t vm __attribute__((vector_size(ACT_VW * 4)));
+
+static inline vf vsplat(float s) { return (vf){0} + s; }
+static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
+static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
+/* Tail of an array: the missing lanes read as 0 and are never written. */
+static inline vf vload_part(const float *p, int64_t n) { vf v = {0}; memcpy(&v, p, (size_t)n * 4); return v; }
+static inline void vstore_part(float *p, vf v, int64_t n) { memcpy(p, &v, (size_t)n * 4); }
+
+/* m ? a : b, lane by lane. */
+static inline vf vsel(vm m, vf a, vf b) { return (vf)((m & (vm)a) | (~m & (vm)b)); }
+static inline vf vabs(vf x) { return (vf)((vm)x & 0x7fffffff); }
+static inline vm visnan(vf x) { return x != x; }
+static inline vf vmax0(vf x) { return vsel(x < 0, vsplat(0), x); }   /* NaN stays NaN */
+static inline vf vmaxv(vf a, vf b) { return vsel(a < b, b, a); }
+static inline vf vminv(vf a, vf b) { return vsel(b < a, b, a); }
+static inline vf vclamp(vf x, float lo, float hi) { return vsel(x < lo, vsplat(lo), vsel(x > hi, vsplat(hi), x)); }
+static inline float vsum(vf v) { float s = 0; for (int i = 0; i < ACT_VW; i++) s += v[i]; return s; }
+
+#define ACT_SLEEF1(NAME, FN, ACC) \
+    static inline vf NAME(vf x) { return (vf)ACT_SLEEF(FN, ACC)((ACT_MVEC)x); }
+ACT_SLEEF1(vexp, exp, u10)
+ACT_SLEEF1(vexpm1, expm1, u10)
+ACT_SLEEF1(vlog, log, u10)
+ACT_SLEEF1(vlog1p, log1p, u10)
+ACT_SLEEF1(vtanh, tanh, u10)
+ACT_SLEEF1(verf, erf, u10)
+ACT_SLEEF1(vatan, atan, u10)
+ACT_SLEEF1(vsin, sin, u10)
+ACT_SLEEF1(vcos, cos, u10)
+ACT_SLEEF1(vsqrt, sqrt, u05)
+#undef ACT_SLEEF1
+static inline vf vpow(vf x, vf y) { return (vf)ACT_SLEEF(pow, u10)((ACT_MVEC)x, (ACT_MVEC)y); }
+
+/* 1/(1+e^-x): exp overflows to inf for x < -88, giving exactly 0. */
+static inline vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }
+/* ln(1+e^x) without overflow: max(x,0) + log1p(e^-|x|). */
+static inline vf vsoftplus(vf x) {
+    vf r = vmax0(x) + vlog1p(vexp(-vabs(x)));
+    return vsel(visnan(x), x, r);
+}
+
+#endif
