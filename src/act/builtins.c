@@ -484,10 +484,19 @@ static double mish_df(double x, const double *p) {
     double t = tanh(softplus_d(x)), w = (1 - t * t) * sigmoid_d(x);
     return t + (w == 0 ? 0 : x * w);
 }
-static inline vf mish_fv(vf x, const vf *P) { return gated(x, vtanh(vsoftplus(x))); }
+/* One exp instead of exp, log1p and tanh: with n = e^x, tanh(softplus(x)) =
+ * u/(u+2) where u = n(n+2), and sigmoid(x) = n/(n+1); all terms are positive,
+ * so nothing cancels. Past x = 20 the gate is 1 in float (and n^2 could overflow). */
+static inline void mish_gate(vf x, vf *t, vf *s) {
+    vf n = vexp(vminv(x, vsplat(20))), u = n * (n + 2.0f);
+    *t = vsel(x > 20, vsplat(1), u / (u + 2.0f));
+    *s = n / (n + 1.0f);
+}
+static inline vf mish_fv(vf x, const vf *P) { vf t, s; mish_gate(x, &t, &s); return gated(x, t); }
 static inline vf mish_dv(vf x, const vf *P) {
-    vf t = vtanh(vsoftplus(x));
-    return t + gated(x, (1.0f - t * t) * vsigmoid(x));
+    vf t, s;
+    mish_gate(x, &t, &s);
+    return t + gated(x, (1.0f - t * t) * vsel(x > 20, vsplat(1), s));
 }
 ACT_REF(mish) ACT_KERNELS(mish)
 static const actlab_act e_mish = {

@@ -87,7 +87,7 @@ static inline void act_vparams(vf *P, const float *p) {
                 int64_t m = end - i < ACT_VW ? end - i : ACT_VW;                                \
                 vf xv = m == ACT_VW ? vload(x + i) : vload_part(x + i, m);                      \
                 vf g = m == ACT_VW ? vload(dy + i) : vload_part(dy + i, m);                     \
-                vf d[ACTLAB_ACT_MAX_PARAMS];                                                    \
+                vf d[ACTLAB_ACT_MAX_PARAMS] = {{0}};                                            \
                 NAME##_dpv(d, xv, P);                                                           \
                 for (int k = 0; k < ACTLAB_ACT_MAX_PARAMS; k++) acc[k] += g * d[k];             \
                 vf r = g * NAME##_dv(xv, P);                                                    \
