@@ -64,5 +64,29 @@ check "analyse table row" grep -q '^hardshrink' <<<"$out"
 err=$($A analyse --n 0 2>&1 >/dev/null); rc=$?
 check "analyse --n 0 refused" test $rc -eq 2
 
+# user formulas: inline, with parameters, from a definitions file, and their errors
+out=$($A eval 'expr:x >= 0 ? x : -log(1-x)' -1 0 2 | grep -v '^#')
+check "formula erelu equals the built-in" test "$out" = "$($A eval erelu -1 0 2 | grep -v '^#')"
+out=$($A eval 'expr:x*sigmoid(b*x);learnable b=1' 2 | grep -v '^#')
+check "formula with a learnable parameter prints df/db" test "$(wc -w <<<"$out")" -eq 4
+err=$($A eval 'expr:x >= 0 ? x : -log(1-x' 1 2>&1 >/dev/null); rc=$?
+check "formula syntax error exits 2 and names the column" test $rc -eq 2 -a -n "$(grep 'column' <<<"$err")"
+cat >"$tmp/my.act" <<'DEFS'
+# two functions sharing a parameter
+param a = 0.5 in [0, 10]
+my_elu = x >= 0 ? x : a*(exp(x) - 1)
+my_abs = abs(x)
+DEFS
+out=$($A eval --defs "$tmp/my.act" my_elu:a=0.2 -1 | grep -v '^#')
+check "--defs function with a parameter" grep -q -- '^-1 -0.12642' <<<"$out"
+$A list --defs "$tmp/my.act" | grep -q '^my_abs '; check "--defs functions are listed" test $? -eq 0
+printf 'param a = 1
+broken = x +* 2
+' >"$tmp/bad.act"
+err=$($A eval --defs "$tmp/bad.act" relu 1 2>&1 >/dev/null); rc=$?
+check "bad definitions file names file:line" test $rc -eq 2 -a -n "$(grep -F "bad.act:2:" <<<"$err")"
+err=$($A eval --defs "$tmp/missing.act" relu 1 2>&1 >/dev/null); rc=$?
+check "missing definitions file exits 2" test $rc -eq 2 -a -n "$(grep -F "missing.act" <<<"$err")"
+
 echo "cli_catalogue: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
