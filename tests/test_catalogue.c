@@ -310,6 +310,28 @@ static void check_entry(const actlab_act *a) {
     CHECK(found == a, "%s: found by its own name", a->name);
 }
 
+/* Derivatives exactly at kinks for the functions PyTorch lacks (the golden file
+ * covers the others): the x >= 0 branch for the EReLU family, as ACTIVATIONS.md says. */
+static void check_kink_conventions(void) {
+    static const struct { const char *spec; float x, df; } want[] = {
+        {"erelu", 0, 1}, {"relu_softsign", 0, 1}, {"relu_softplus", 0, 1}, {"trelu", 0, 1},
+        {"erelu_f1", 0, 1}, {"erelu_f2", 0, 1}, {"srelu", -1, 0}, {"noisy_relu", 0, 0},
+        {"rrelu:lower=0.1,upper=0.3", 0, 0.2f}, {"relu", 0, 0}, {"leaky_relu:a=0.3", 0, 0.3f},
+        {"elu:alpha=0.5", 0, 0.5f}, {"hardswish", -3, -0.5f}, {"hardswish", 3, 1.5f},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        actlab_act_cfg cfg;
+        char err[256];
+        actlab_act_parse(want[i].spec, &cfg, NULL, 0);
+        float x = want[i].x, y, one = 1, dx;
+        actlab_act_call call = actlab_act_call_default(&cfg);
+        actlab_act_forward(&call, &y, &x, 1, err, sizeof err);
+        actlab_act_backward(&call, &dx, &one, &x, &y, 1, err, sizeof err);
+        CHECK(dx == want[i].df, "%s: f'(%g) = %g, expected %g", want[i].spec, x, dx, want[i].df);
+        CHECK(fabs(actlab_act_ref_df(&cfg, x) - want[i].df) < 1e-7, "%s: reference f'(%g)", want[i].spec, x);
+    }
+}
+
 int main(void) {
     CHECK(actlab_act_count() >= 35, "catalogue has %d entries", actlab_act_count());
     for (int i = 0; i < actlab_act_count(); i++) {
@@ -335,6 +357,7 @@ int main(void) {
             }
         }
     }
+    check_kink_conventions();
     check_per_channel();
     check_threads();
     check_random();

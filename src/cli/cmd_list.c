@@ -82,13 +82,24 @@ int cmd_list(int argc, char **argv) {
         cJSON_Delete(arr);
         return 0;
     }
-    printf("%-14s %-22s %-6s %-52s %s\n", "NAME", "ALIASES", "BWD", "PARAMETERS (default, kind, range)", "FORMULA | CITATION");
+    /* Column widths from the contents, so user functions with long names still line up. */
+    int wn = 4, wa = 7, wp = 10;
+    char params[512];
     for (int i = 0; i < actlab_act_count(); i++) {
         const actlab_act *a = actlab_act_at(i);
-        char params[512];
         params_text(a, params, sizeof params);
-        printf("%-14s %-22s %-6s %-52s %s | %s\n", a->name, *a->aliases ? a->aliases : "-",
-               (a->flags & ACTLAB_ACT_FROM_Y) ? "y" : "x", params, a->formula, a->citation);
+        if ((int)strlen(a->name) > wn) wn = (int)strlen(a->name);
+        if ((int)strlen(a->aliases) > wa) wa = (int)strlen(a->aliases);
+        if ((int)strlen(params) > wp) wp = (int)strlen(params);
+    }
+    if (wn > 40) wn = 40;
+    printf("%-*s %-*s %-3s %-*s %s\n", wn, "NAME", wa, "ALIASES", "BWD", wp, "PARAMETERS (default, kind, range)",
+           "FORMULA | CITATION");
+    for (int i = 0; i < actlab_act_count(); i++) {
+        const actlab_act *a = actlab_act_at(i);
+        params_text(a, params, sizeof params);
+        printf("%-*s %-*s %-3s %-*s %s | %s\n", wn, a->name, wa, *a->aliases ? a->aliases : "-",
+               (a->flags & ACTLAB_ACT_FROM_Y) ? "y" : "x", wp, params, a->formula, a->citation);
     }
     printf("\n%d functions. BWD: what backward reads (y: only the output, so it can run in place; x: the input).\n",
            actlab_act_count());
