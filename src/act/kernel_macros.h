@@ -34,39 +34,27 @@ static inline void act_vparams(vf *P, const float *p) {
         if (i < n) vstore_part(y + i, NAME##_fv(vload_part(x + i, n - i), P), n - i);          \
     }
 
-/* Backward that reads x: dx = dy * f'(x). */
-#define ACT_KERNELS(NAME)                                                                      \
-    ACT_FORWARD_KERNEL(NAME)                                                                   \
+/* dx = dy * f'(x), with f' computed by DERIV from SRC: x for NAME_dv, y for NAME_dyv. */
+#define ACT_BACKWARD_KERNEL(NAME, SRC, DERIV)                                                  \
     static void NAME##_backward(float *dx, float *dp, const float *dy, const float *x,          \
                                 const float *y, int64_t n, const float *p, const float *noise, \
                                 const void *ctx) {                                              \
-        (void)y; (void)noise; (void)ctx;                                                        \
+        (void)x; (void)y; (void)noise; (void)ctx;                                               \
         vf P[ACTLAB_ACT_MAX_PARAMS];                                                            \
         act_vparams(P, p);                                                                      \
         int64_t i = 0;                                                                          \
         for (; i + ACT_VW <= n; i += ACT_VW)                                                    \
-            vstore(dx + i, vload(dy + i) * NAME##_dv(vload(x + i), P));                        \
+            vstore(dx + i, vload(dy + i) * DERIV(vload(SRC + i), P));                          \
         if (i < n)                                                                              \
-            vstore_part(dx + i, vload_part(dy + i, n - i) * NAME##_dv(vload_part(x + i, n - i), P), n - i); \
+            vstore_part(dx + i, vload_part(dy + i, n - i) * DERIV(vload_part(SRC + i, n - i), P), n - i); \
         if (dp) for (int k = 0; k < ACTLAB_ACT_MAX_PARAMS; k++) dp[k] = 0;                      \
     }
 
+/* Backward that reads x. */
+#define ACT_KERNELS(NAME) ACT_FORWARD_KERNEL(NAME) ACT_BACKWARD_KERNEL(NAME, x, NAME##_dv)
+
 /* Backward that reads only y (x may be NULL): the function can run in place. */
-#define ACT_KERNELS_FROM_Y(NAME)                                                               \
-    ACT_FORWARD_KERNEL(NAME)                                                                   \
-    static void NAME##_backward(float *dx, float *dp, const float *dy, const float *x,          \
-                                const float *y, int64_t n, const float *p, const float *noise, \
-                                const void *ctx) {                                              \
-        (void)x; (void)noise; (void)ctx;                                                        \
-        vf P[ACTLAB_ACT_MAX_PARAMS];                                                            \
-        act_vparams(P, p);                                                                      \
-        int64_t i = 0;                                                                          \
-        for (; i + ACT_VW <= n; i += ACT_VW)                                                    \
-            vstore(dx + i, vload(dy + i) * NAME##_dyv(vload(y + i), P));                       \
-        if (i < n)                                                                              \
-            vstore_part(dx + i, vload_part(dy + i, n - i) * NAME##_dyv(vload_part(y + i, n - i), P), n - i); \
-        if (dp) for (int k = 0; k < ACTLAB_ACT_MAX_PARAMS; k++) dp[k] = 0;                      \
-    }
+#define ACT_KERNELS_FROM_Y(NAME) ACT_FORWARD_KERNEL(NAME) ACT_BACKWARD_KERNEL(NAME, y, NAME##_dyv)
 
 /* Backward from x that also sums dy * df/dp_k for learnable parameters. Sums
  * run in float vectors over blocks of 64 vectors, then in double, so a long

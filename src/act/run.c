@@ -39,6 +39,14 @@ static int64_t plan(const actlab_act_call *c, int64_t n, piece *out) {
     return count;
 }
 
+/* The pieces of a call, malloc'd (the caller frees); NULL when out of memory. */
+static piece *plan_pieces(const actlab_act_call *c, int64_t n, int64_t *count) {
+    *count = plan(c, n, NULL);
+    piece *pieces = malloc(sizeof(piece) * (size_t)(*count ? *count : 1));
+    if (pieces) plan(c, n, pieces);
+    return pieces;
+}
+
 static void piece_params(const actlab_act_call *c, int64_t channel, float *p) {
     int np = c->cfg.act->nparam;
     memset(p, 0, sizeof(float) * ACTLAB_ACT_MAX_PARAMS);
@@ -73,10 +81,9 @@ actlab_act_call actlab_act_call_default(const actlab_act_cfg *cfg) {
 int actlab_act_forward(const actlab_act_call *c, float *y, const float *x, int64_t n, char *err, size_t errlen) {
     if (check_call(c, n, err, errlen)) return -1;
     const actlab_act *a = c->cfg.act;
-    int64_t np = plan(c, n, NULL);
-    piece *pieces = malloc(sizeof(piece) * (size_t)(np ? np : 1));
+    int64_t np;
+    piece *pieces = plan_pieces(c, n, &np);
     if (!pieces) return act_error(err, errlen, "out of memory");
-    plan(c, n, pieces);
     int noisy = (a->flags & ACTLAB_ACT_RANDOM) && c->training;
     int threads = thread_count(c, n);
 
@@ -104,8 +111,8 @@ int actlab_act_backward(const actlab_act_call *c, float *dx, const float *dy, co
     const actlab_act *a = c->cfg.act;
     if ((a->flags & ACTLAB_ACT_FROM_Y) ? !y : !x)
         return act_error(err, errlen, "%s backward needs %s", a->name, (a->flags & ACTLAB_ACT_FROM_Y) ? "y" : "x");
-    int64_t np = plan(c, n, NULL);
-    piece *pieces = malloc(sizeof(piece) * (size_t)(np ? np : 1));
+    int64_t np;
+    piece *pieces = plan_pieces(c, n, &np);
     int want_dp = c->param_grad && actlab_act_has_learnable(a);
     float *partial = want_dp ? malloc(sizeof(float) * ACTLAB_ACT_MAX_PARAMS * (size_t)(np ? np : 1)) : NULL;
     if (!pieces || (want_dp && !partial)) {
@@ -113,7 +120,6 @@ int actlab_act_backward(const actlab_act_call *c, float *dx, const float *dy, co
         free(partial);
         return act_error(err, errlen, "out of memory");
     }
-    plan(c, n, pieces);
     int noisy = (a->flags & ACTLAB_ACT_RANDOM) && c->training;
     int threads = thread_count(c, n);
 
