@@ -177,7 +177,9 @@ double actlab_act_ref_df(const actlab_act_cfg *cfg, double x);
 void actlab_act_ref_dparam(const actlab_act_cfg *cfg, double x, double *out);
 int actlab_act_kinks(const actlab_act_cfg *cfg, double *out);
 
-/* The counter-based generator behind the noise: deterministic per (seed, step, index). */
+/* The counter-based generator behind the noise: deterministic per (seed, step, index).
+ * actlab_noise_fill writes the draws for indices first .. first+n-1 (vectorised). */
+void actlab_noise_fill(float *out, int64_t n, actlab_noise_kind kind, uint64_t seed, uint64_t step, uint64_t first);
 float actlab_noise_uniform(uint64_t seed, uint64_t step, uint64_t index);
 float actlab_noise_normal(uint64_t seed, uint64_t step, uint64_t index);
 

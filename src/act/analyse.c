@@ -13,6 +13,7 @@
 #include <string.h>
 #include "actlab/analyse.h"
 #include "catalogue_internal.h"
+#include "actlab/act.h"
 
 #define GRID_HALF 12.0  /* N(0,1) mass beyond 12 sigma is below 1e-32 */
 #define GRID_N 48000    /* cells of the midpoint rule */
@@ -113,8 +114,9 @@ static int deep_scale(const actlab_act_cfg *cfg, int depth, int width, actlab_an
         return act_error(err, errlen, "out of memory");
     }
     float sd = sqrtf(2.0f / (float)width);
-    for (size_t i = 0; i < wsz * depth; i++) w[i] = sd * actlab_noise_normal(42, 1, i);
-    for (size_t i = 0; i < act; i++) y[i] = actlab_noise_normal(42, 2, i);
+    actlab_noise_fill(w, (int64_t)(wsz * depth), ACTLAB_NOISE_NORMAL, 42, 1, 0);
+    for (size_t i = 0; i < wsz * depth; i++) w[i] *= sd;
+    actlab_noise_fill(y, (int64_t)act, ACTLAB_NOISE_NORMAL, 42, 2, 0);
     actlab_act_call call = actlab_act_call_default(cfg);
     int rc = 0;
     for (int l = 0; l < depth && !rc; l++) {
@@ -122,8 +124,8 @@ static int deep_scale(const actlab_act_cfg *cfg, int depth, int width, actlab_an
         rc = actlab_act_forward(&call, y + (l + 1) * act, h + l * act, (int64_t)act, err, errlen);
     }
     double gin = 0, gout = 0, yin = 0, yout = 0;
+    actlab_noise_fill(g, (int64_t)act, ACTLAB_NOISE_NORMAL, 42, 3, 0);
     for (size_t i = 0; i < act && !rc; i++) {
-        g[i] = actlab_noise_normal(42, 3, i);
         gout += (double)g[i] * g[i];
         yin += (double)y[i] * y[i];
         yout += (double)y[depth * act + i] * y[depth * act + i];

@@ -109,7 +109,7 @@ static const actlab_act e_hardtanh = {
 static double logsigmoid_f(double x, const double *p) { return -softplus_d(-x); }
 static double logsigmoid_df(double x, const double *p) { return sigmoid_d(-x); }
 static inline vf logsigmoid_fv(vf x, const vf *P) { return -vsoftplus(-x); }
-static inline vf logsigmoid_dyv(vf y, const vf *P) { return -vexpm1(y); }
+static inline vf logsigmoid_dyv(vf y, const vf *P) { return -vexpm1_fast(y); }
 ACT_REF(logsigmoid) ACT_KERNELS_FROM_Y(logsigmoid)
 static const actlab_act e_logsigmoid = {
     .name = "logsigmoid", .aliases = "log_sigmoid", .formula = "ln(1/(1+e^-x)) = -softplus(-x)",
@@ -203,10 +203,12 @@ static void rrelu_forward(float *y, const float *x, int64_t n, const float *p, f
         leaky_relu_forward(y, x, n, eval_p, NULL, ctx);
         return;
     }
-    for (int64_t i = 0; i < n; i++) {
-        float a = x[i] > 0 ? 1.0f : p[0] + (p[1] - p[0]) * noise[i];
-        noise[i] = a;
-        y[i] = a * x[i];
+    vf lo = vsplat(p[0]), width = vsplat(p[1] - p[0]);
+    for (int64_t i = 0; i < n; i += ACT_VW) { /* noise: U(0,1) in, the slope used out */
+        int64_t m = n - i < ACT_VW ? n - i : ACT_VW;
+        vf xv = vload_n(x + i, m), a = vsel(xv > 0, vsplat(1), lo + width * vload_n(noise + i, m));
+        vstore_n(noise + i, a, m);
+        vstore_n(y + i, a * xv, m);
     }
 }
 static void rrelu_backward(float *dx, float *dp, const float *dy, const float *x, const float *y, int64_t n,
@@ -242,10 +244,13 @@ static double noisy_relu_ref_df(double x, const double *p, const double *noise, 
 }
 static void noisy_relu_forward(float *y, const float *x, int64_t n, const float *p, float *noise, const void *ctx) {
     if (!noise) { relu_forward(y, x, n, p, NULL, ctx); return; }
-    for (int64_t i = 0; i < n; i++) {
-        float sd = p[1] != 0 ? sqrtf(1.0f / (1.0f + expf(-x[i]))) : p[0];
-        float v = x[i] + sd * noise[i];
-        y[i] = v < 0 ? 0 : v;
+    int sigmoid_var = p[1] != 0;
+    vf sigma = vsplat(p[0]);
+    for (int64_t i = 0; i < n; i += ACT_VW) { /* noise: N(0,1) */
+        int64_t m = n - i < ACT_VW ? n - i : ACT_VW;
+        vf xv = vload_n(x + i, m);
+        vf sd = sigmoid_var ? vsqrt(vsigmoid(xv)) : sigma;
+        vstore_n(y + i, vmax0(xv + sd * vload_n(noise + i, m)), m);
     }
 }
 static const actlab_act e_noisy_relu = {
@@ -308,7 +313,7 @@ static const actlab_act e_softshrink = {
 
 static double elu_f(double x, const double *p) { return x > 0 ? x : p[0] * expm1(x); }
 static double elu_df(double x, const double *p) { return x > 0 ? 1 : p[0] * exp(x); }
-static inline vf elu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1(x)); }
+static inline vf elu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1_fast(x)); }
 static inline vf elu_dyv(vf y, const vf *P) { return vsel(y > 0, vsplat(1), y + P[0]); }
 ACT_REF(elu) ACT_KERNELS_FROM_Y(elu)
 static const actlab_act e_elu = {
@@ -321,7 +326,7 @@ static const actlab_act e_elu = {
 #define SELU_A 1.6732632423543772
 static double selu_f(double x, const double *p) { return SELU_L * (x > 0 ? x : SELU_A * expm1(x)); }
 static double selu_df(double x, const double *p) { return SELU_L * (x > 0 ? 1 : SELU_A * exp(x)); }
-static inline vf selu_fv(vf x, const vf *P) { return (float)SELU_L * vsel(x > 0, x, (float)SELU_A * vexpm1(x)); }
+static inline vf selu_fv(vf x, const vf *P) { return (float)SELU_L * vsel(x > 0, x, (float)SELU_A * vexpm1_fast(x)); }
 static inline vf selu_dyv(vf y, const vf *P) { return vsel(y > 0, vsplat((float)SELU_L), y + (float)(SELU_L * SELU_A)); }
 ACT_REF(selu) ACT_KERNELS_FROM_Y(selu)
 static const actlab_act e_selu = {
@@ -331,7 +336,7 @@ static const actlab_act e_selu = {
 
 static double celu_f(double x, const double *p) { return x > 0 ? x : p[0] * expm1(x / p[0]); }
 static double celu_df(double x, const double *p) { return x > 0 ? 1 : exp(x / p[0]); }
-static inline vf celu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1(x / P[0])); }
+static inline vf celu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1_fast(x / P[0])); }
 static inline vf celu_dyv(vf y, const vf *P) { return vsel(y > 0, vsplat(1), y / P[0] + 1.0f); }
 ACT_REF(celu) ACT_KERNELS_FROM_Y(celu)
 static const actlab_act e_celu = {
@@ -355,7 +360,7 @@ static const actlab_act e_trelu = {
 /* ln((1+e^x)/2) written as log1p(expm1(x)/2): no cancellation near 0-. */
 static double relu_softplus_f(double x, const double *p) { return x >= 0 ? x : log1p(expm1(x) / 2); }
 static double relu_softplus_df(double x, const double *p) { return x >= 0 ? 1 : sigmoid_d(x); }
-static inline vf relu_softplus_fv(vf x, const vf *P) { return vsel(x >= 0, x, vlog1p(vexpm1(x) * 0.5f)); }
+static inline vf relu_softplus_fv(vf x, const vf *P) { return vsel(x >= 0, x, vlog1p(vexpm1_fast(x) * 0.5f)); }
 static inline vf relu_softplus_dyv(vf y, const vf *P) { return vsel(y >= 0, vsplat(1), 1.0f - 0.5f * vexp(-y)); }
 ACT_REF(relu_softplus) ACT_KERNELS_FROM_Y(relu_softplus)
 static const actlab_act e_relu_softplus = {
@@ -503,15 +508,21 @@ static const actlab_act e_mish = {
     .name = "mish", .aliases = "", .formula = "x tanh(softplus(x))",
     .derivative = "t + x (1-t^2) sigmoid(x), t = tanh(softplus(x))", .citation = "Misra 2019", KERNELS_OF(mish)};
 
-static double gelu_f(double x, const double *p) { double c = 0.5 * (1 + erf(x * SQRT1_2)); return c == 0 ? 0 : x * c; }
+/* Phi(x) = erfc(-x/sqrt 2)/2: 1 + erf(x/sqrt 2) would cancel for x << 0, even in double. */
+static double gelu_f(double x, const double *p) { double c = 0.5 * erfc(-x * SQRT1_2); return c == 0 ? 0 : x * c; }
 static double gelu_df(double x, const double *p) {
     double phi = exp(-0.5 * x * x) * INV_SQRT_2PI;
-    return 0.5 * (1 + erf(x * SQRT1_2)) + (phi == 0 ? 0 : x * phi);
+    return 0.5 * erfc(-x * SQRT1_2) + (phi == 0 ? 0 : x * phi);
 }
-static inline vf gelu_fv(vf x, const vf *P) { return gated(x, 0.5f * (1.0f + verf(x * (float)SQRT1_2))); }
+/* Phi(x) from erfc of |x|/sqrt 2: relative accuracy in the tail, one exp. */
+static inline vf gelu_phi(vf x) {
+    vf c = 0.5f * verfc_pos(vabs(x) * (float)SQRT1_2);
+    return vsel(x >= 0, 1.0f - c, c);
+}
+static inline vf gelu_fv(vf x, const vf *P) { return gated(x, gelu_phi(x)); }
 static inline vf gelu_dv(vf x, const vf *P) {
     vf phi = vexp(-0.5f * x * x) * (float)INV_SQRT_2PI;
-    return 0.5f * (1.0f + verf(x * (float)SQRT1_2)) + gated(x, phi);
+    return gelu_phi(x) + gated(x, phi);
 }
 ACT_REF(gelu) ACT_KERNELS(gelu)
 static const actlab_act e_gelu = {

@@ -73,13 +73,12 @@ static inline void act_vparams(vf *P, const float *p) {
             vf acc[ACTLAB_ACT_MAX_PARAMS] = {{0}};                                              \
             for (int64_t i = b; i < end; i += ACT_VW) {                                         \
                 int64_t m = end - i < ACT_VW ? end - i : ACT_VW;                                \
-                vf xv = m == ACT_VW ? vload(x + i) : vload_part(x + i, m);                      \
-                vf g = m == ACT_VW ? vload(dy + i) : vload_part(dy + i, m);                     \
+                vf xv = vload_n(x + i, m), g = vload_n(dy + i, m);                              \
                 vf d[ACTLAB_ACT_MAX_PARAMS] = {{0}};                                            \
                 NAME##_dpv(d, xv, P);                                                           \
                 for (int k = 0; k < ACTLAB_ACT_MAX_PARAMS; k++) acc[k] += g * d[k];             \
                 vf r = g * NAME##_dv(xv, P);                                                    \
-                if (m == ACT_VW) vstore(dx + i, r); else vstore_part(dx + i, r, m);             \
+                vstore_n(dx + i, r, m);                                                         \
             }                                                                                   \
             for (int k = 0; k < ACTLAB_ACT_MAX_PARAMS; k++) total[k] += vsum(acc[k]);           \
         }                                                                                       \

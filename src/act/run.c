@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "catalogue_internal.h"
+#include "actlab/act.h"
 
 enum { CHUNK = 16384,            /* elements per piece: large enough to amortise a call */
        PARALLEL_MIN = 1 << 16 }; /* below this, threads cost more than they give */
@@ -93,12 +94,7 @@ int actlab_act_forward(const actlab_act_call *c, float *y, const float *x, int64
         float p[ACTLAB_ACT_MAX_PARAMS];
         piece_params(c, pc->channel, p);
         float *noise = noisy ? c->noise + pc->start : NULL;
-        if (noisy)
-            for (int64_t j = 0; j < pc->len; j++) {
-                uint64_t idx = (uint64_t)(pc->start + j);
-                noise[j] = a->noise == ACTLAB_NOISE_NORMAL ? actlab_noise_normal(c->seed, c->step, idx)
-                                                           : actlab_noise_uniform(c->seed, c->step, idx);
-            }
+        if (noisy) actlab_noise_fill(noise, pc->len, a->noise, c->seed, c->step, (uint64_t)pc->start);
         a->forward(y + pc->start, x + pc->start, pc->len, p, noise, a->ctx);
     }
     free(pieces);

@@ -40,6 +40,10 @@ static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 static inline vf vload_part(const float *p, int64_t n) { vf v = {0}; memcpy(&v, p, (size_t)n * 4); return v; }
 static inline void vstore_part(float *p, vf v, int64_t n) { memcpy(p, &v, (size_t)n * 4); }
 
+/* The first m <= ACT_VW lanes: a whole vector when m allows, else the tail path. */
+static inline vf vload_n(const float *p, int64_t m) { return m == ACT_VW ? vload(p) : vload_part(p, m); }
+static inline void vstore_n(float *p, vf v, int64_t m) { if (m == ACT_VW) vstore(p, v); else vstore_part(p, v, m); }
+
 /* m ? a : b, lane by lane. */
 static inline vf vsel(vm m, vf a, vf b) { return (vf)((m & (vm)a) | (~m & (vm)b)); }
 static inline vf vabs(vf x) { return (vf)((vm)x & 0x7fffffff); }
@@ -64,6 +68,35 @@ ACT_SLEEF1(vcos, cos, u10)
 ACT_SLEEF1(vsqrt, sqrt, u05)
 #undef ACT_SLEEF1
 static inline vf vpow(vf x, vf y) { return (vf)ACT_SLEEF(pow, u10)((ACT_MVEC)x, (ACT_MVEC)y); }
+
+/* e^x - 1 from one exp, several times cheaper than SLEEF's expm1. Near 0, where
+ * e^x - 1 would cancel, the Taylor polynomial of degree 8 (truncation below 1e-8
+ * relative for |x| < 0.5); elsewhere e^x - 1 loses at most one rounding. */
+static inline vf vexpm1_fast(vf x) {
+    vf q = x * (1.0f / 40320) + (1.0f / 5040);
+    q = q * x + (1.0f / 720);
+    q = q * x + (1.0f / 120);
+    q = q * x + (1.0f / 24);
+    q = q * x + (1.0f / 6);
+    q = q * x + 0.5f;
+    return vsel(vabs(x) < 0.5f, x + x * x * q, vexp(x) - 1.0f);
+}
+
+/* erfc(z) for z >= 0 with relative error below 1.2e-7 (Numerical Recipes'
+ * Chebyshev fit), from one exp: much cheaper than 1 - erf and exact in the tail. */
+static inline vf verfc_pos(vf z) {
+    vf t = 1.0f / (1.0f + 0.5f * z);
+    vf p = t * 0.17087277f - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    return t * vexp(p - z * z);
+}
 
 /* 1/(1+e^-x): exp overflows to inf for x < -88, giving exactly 0. */
 static inline vf vsigmoid(vf x) { return 1.0f / (1.0f + vexp(-x)); }

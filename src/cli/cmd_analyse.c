@@ -69,8 +69,9 @@ int cmd_analyse(int argc, char **argv) {
     if (timing) {
         buf = malloc(sizeof(float) * 4 * (size_t)n);
         if (!buf) { free(cfgs); return cli_fail("analyse", "cannot allocate %lld floats for timing (use --n)", (long long)(4 * n)); }
+        actlab_noise_fill(buf, n, ACTLAB_NOISE_NORMAL, 7, 0, 0);
         for (int64_t i = 0; i < n; i++) {
-            buf[i] = 3.0f * actlab_noise_normal(7, 0, (uint64_t)i);
+            buf[i] *= 3.0f;
             buf[2 * n + i] = 1.0f;
         }
         actlab_act_cfg relu;
