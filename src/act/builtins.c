@@ -53,7 +53,7 @@ static const actlab_act e_sigmoid = {
 
 static double tanh_f(double x, const double *p) { return tanh(x); }
 static double tanh_df(double x, const double *p) { double t = tanh(x); return 1 - t * t; }
-static inline vf tanh_fv(vf x, const vf *P) { return vtanh(x); }
+static inline vf tanh_fv(vf x, const vf *P) { return vtanh_fast(x); }
 static inline vf tanh_dyv(vf y, const vf *P) { return 1.0f - y * y; }
 ACT_REF(tanh) ACT_KERNELS_FROM_Y(tanh)
 static const actlab_act e_tanh = {
@@ -130,8 +130,8 @@ static const actlab_act e_hardsigmoid = {
 
 static double tanhshrink_f(double x, const double *p) { return x - tanh(x); }
 static double tanhshrink_df(double x, const double *p) { double t = tanh(x); return t * t; }
-static inline vf tanhshrink_fv(vf x, const vf *P) { return x - vtanh(x); }
-static inline vf tanhshrink_dv(vf x, const vf *P) { vf t = vtanh(x); return t * t; }
+static inline vf tanhshrink_fv(vf x, const vf *P) { return x - vtanh_fast(x); }
+static inline vf tanhshrink_dv(vf x, const vf *P) { vf t = vtanh_fast(x); return t * t; }
 ACT_REF(tanhshrink) ACT_KERNELS(tanhshrink)
 static const actlab_act e_tanhshrink = {
     .name = "tanhshrink", .aliases = "", .formula = "x - tanh(x)", .derivative = "tanh(x)^2",
@@ -347,7 +347,7 @@ static const actlab_act e_celu = {
 
 static double trelu_f(double x, const double *p) { return x >= 0 ? x : p[0] * tanh(p[0] * x); }
 static double trelu_df(double x, const double *p) { double t = tanh(p[0] * x); return x >= 0 ? 1 : p[0] * p[0] * (1 - t * t); }
-static inline vf trelu_fv(vf x, const vf *P) { return vsel(x >= 0, x, P[0] * vtanh(P[0] * x)); }
+static inline vf trelu_fv(vf x, const vf *P) { return vsel(x >= 0, x, P[0] * vtanh_fast(P[0] * x)); }
 static inline vf trelu_dyv(vf y, const vf *P) { return vsel(y >= 0, vsplat(1), P[0] * P[0] - y * y); }
 ACT_REF(trelu) ACT_KERNELS_FROM_Y(trelu)
 static const actlab_act e_trelu = {
@@ -539,10 +539,10 @@ static double gelu_tanh_df(double x, const double *p) {
     return 0.5 * (1 + t) + (w == 0 ? 0 : 0.5 * x * w * SQRT2_PI * (1 + 3 * GELU_K * x * x));
 }
 static inline vf gelu_tanh_fv(vf x, const vf *P) {
-    return gated(x, 0.5f * (1.0f + vtanh((float)SQRT2_PI * (x + (float)GELU_K * x * x * x))));
+    return gated(x, 0.5f * (1.0f + vtanh_fast((float)SQRT2_PI * (x + (float)GELU_K * x * x * x))));
 }
 static inline vf gelu_tanh_dv(vf x, const vf *P) {
-    vf t = vtanh((float)SQRT2_PI * (x + (float)GELU_K * x * x * x)), w = 1.0f - t * t;
+    vf t = vtanh_fast((float)SQRT2_PI * (x + (float)GELU_K * x * x * x)), w = 1.0f - t * t;
     return 0.5f * (1.0f + t) + gated(0.5f * x * (float)SQRT2_PI * (1.0f + (float)(3 * GELU_K) * x * x), w);
 }
 ACT_REF(gelu_tanh) ACT_KERNELS(gelu_tanh)

@@ -44,6 +44,18 @@ static inline void vstore_part(float *p, vf v, int64_t n) { memcpy(p, &v, (size_
 static inline vf vload_n(const float *p, int64_t m) { return m == ACT_VW ? vload(p) : vload_part(p, m); }
 static inline void vstore_n(float *p, vf v, int64_t m) { if (m == ACT_VW) vstore(p, v); else vstore_part(p, v, m); }
 
+/* a*b + c with one rounding where the target has FMA. Written out, not left to
+ * -ffp-contract, so every copy of an inlined kernel rounds the same way. */
+static inline vf vfma(vf a, vf b, vf c) {
+#if defined(__AVX512F__)
+    return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(__FMA__)
+    return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#else
+    return a * b + c;
+#endif
+}
+
 /* m ? a : b, lane by lane. */
 static inline vf vsel(vm m, vf a, vf b) { return (vf)((m & (vm)a) | (~m & (vm)b)); }
 static inline vf vabs(vf x) { return (vf)((vm)x & 0x7fffffff); }
@@ -73,28 +85,30 @@ static inline vf vpow(vf x, vf y) { return (vf)ACT_SLEEF(pow, u10)((ACT_MVEC)x, 
  * e^x - 1 would cancel, the Taylor polynomial of degree 8 (truncation below 1e-8
  * relative for |x| < 0.5); elsewhere e^x - 1 loses at most one rounding. */
 static inline vf vexpm1_fast(vf x) {
-    vf q = x * (1.0f / 40320) + (1.0f / 5040);
-    q = q * x + (1.0f / 720);
-    q = q * x + (1.0f / 120);
-    q = q * x + (1.0f / 24);
-    q = q * x + (1.0f / 6);
-    q = q * x + 0.5f;
-    return vsel(vabs(x) < 0.5f, x + x * x * q, vexp(x) - 1.0f);
+    vf q = vfma(x, vsplat(1.0f / 40320), vsplat(1.0f / 5040));
+    q = vfma(q, x, vsplat(1.0f / 720));
+    q = vfma(q, x, vsplat(1.0f / 120));
+    q = vfma(q, x, vsplat(1.0f / 24));
+    q = vfma(q, x, vsplat(1.0f / 6));
+    q = vfma(q, x, vsplat(0.5f));
+    return vsel(vabs(x) < 0.5f, vfma(x * x, q, x), vexp(x) - 1.0f);
+}
+
+/* tanh(x) = e/(e+2) with e = e^(2x) - 1: one exp instead of SLEEF's tanh. Past
+ * |x| = 10 tanh is +-1 in float; the clamp keeps e finite. */
+static inline vf vtanh_fast(vf x) {
+    vf e = vexpm1_fast(2.0f * vclamp(x, -10, 10));
+    return e / (e + 2.0f);
 }
 
 /* erfc(z) for z >= 0 with relative error below 1.2e-7 (Numerical Recipes'
  * Chebyshev fit), from one exp: much cheaper than 1 - erf and exact in the tail. */
 static inline vf verfc_pos(vf z) {
     vf t = 1.0f / (1.0f + 0.5f * z);
-    vf p = t * 0.17087277f - 0.82215223f;
-    p = p * t + 1.48851587f;
-    p = p * t - 1.13520398f;
-    p = p * t + 0.27886807f;
-    p = p * t - 0.18628806f;
-    p = p * t + 0.09678418f;
-    p = p * t + 0.37409196f;
-    p = p * t + 1.00002368f;
-    p = p * t - 1.26551223f;
+    static const float c[] = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,
+                              -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f};
+    vf p = vsplat(c[0]);
+    for (int i = 1; i < 10; i++) p = vfma(p, t, vsplat(c[i]));
     return t * vexp(p - z * z);
 }
 
