@@ -9,6 +9,7 @@ int cmd_list(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_analyse(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 
 /* Print "actlab CMD: message" to stderr; returns 2 (bad usage/input) for `return cli_fail(...)`. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -21,6 +22,8 @@ int cli_defs_flag(const char *cmd, int argc, char **argv, int *i);
 int cli_parse_double(const char *s, double *out);
 /* Parse "lo,hi" with lo < hi. */
 int cli_parse_range(const char *s, double *lo, double *hi);
+/* Resolve a model name ("lenet") or path to a .cfg file; non-zero with the places tried in `path`. */
+int cli_model_path(const char *name, char *path, size_t len);
 /* Write a whole file atomically: data goes to PATH.tmp.PID, then rename(). 0 on success. */
 int cli_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
 

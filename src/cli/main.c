@@ -19,6 +19,7 @@ static const struct command {
     {"eval", cmd_eval, "print x, f(x), f'(x) for a function at given points"},
     {"plot", cmd_plot, "draw f and f' of one or more functions into an SVG file"},
     {"analyse", cmd_analyse, "measure the properties of a good activation, one row per function"},
+    {"model", cmd_model, "show a model's layers, shapes, parameters and FLOPs"},
 };
 
 static void usage(FILE *out) {

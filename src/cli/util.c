@@ -82,3 +82,21 @@ int cli_write_atomic(const char *path, const char *data, size_t len, char *err, 
     return 0;
 }
 
+
+int cli_model_path(const char *name, char *path, size_t len) {
+    /* A path as given; else NAME.cfg under ./models, beside the binary's ../models, and the source tree's. */
+    char tried[3][2048];
+    snprintf(tried[0], sizeof tried[0], "%s", name);
+    snprintf(tried[1], sizeof tried[1], "models/%s.cfg", name);
+    snprintf(tried[2], sizeof tried[2], "%s/%s.cfg", ACTLAB_MODELS_DIR, name);
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(tried[i], "r");
+        if (f) {
+            fclose(f);
+            snprintf(path, len, "%s", tried[i]);
+            return 0;
+        }
+    }
+    snprintf(path, len, "tried %s, %s and %s", tried[0], tried[1], tried[2]);
+    return -1;
+}

@@ -1,0 +1,94 @@
+/*
+ * actlab/net.h — a network built from a model file: a sequence of layers
+ * with their shapes, one arena of parameters (and one of their gradients),
+ * and forward/backward over a batch.
+ *
+ *     char err[512];
+ *     actlab_net *net = actlab_net_load("models/lenet.cfg", &opts, err, sizeof err);
+ *     actlab_net_init(net, seed);                       // He/Xavier weights
+ *     actlab_net_forward(net, x, batch, 1);             // training mode
+ *     double loss = actlab_net_loss(net, labels, batch, &correct);
+ *     actlab_net_backward(net, batch);                  // fills actlab_net_grads()
+ *
+ * Activation layers point into the catalogue (actlab/act.h): a layer whose
+ * model file says `activation=open` takes the run's function (--act).
+ */
+#ifndef ACTLAB_NET_H
+#define ACTLAB_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "actlab/act.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actlab_net actlab_net;
+
+typedef struct actlab_net_options {
+    int channels, height, width, classes; /* the data's shape; 0: take the model file's [net] values */
+    int max_batch;                        /* buffers are sized for this many samples */
+    const char *act;                      /* function for layers left open ("relu" if NULL) */
+    int act_per_channel;                  /* learnable activation parameters per channel (else per layer) */
+    int use_reference;                    /* 1: plain C layers instead of oneDNN (tests, debugging) */
+    int verbose;                          /* report keys left at their defaults into the log */
+    char *log;                            /* optional buffer for --verbose notes */
+    size_t loglen;
+} actlab_net_options;
+
+actlab_net_options actlab_net_options_default(void);
+
+/* Build from a model file, or from model text in memory (name used in messages). */
+actlab_net *actlab_net_load(const char *path, const actlab_net_options *opts, char *err, size_t errlen);
+actlab_net *actlab_net_parse(const char *name, const char *text, const actlab_net_options *opts, char *err,
+                             size_t errlen);
+void actlab_net_free(actlab_net *net);
+
+/* Layers, for display and measurements. */
+typedef struct actlab_layer_info {
+    const char *type;        /* "conv", "dense", "maxpool", "activation", ... */
+    char detail[160];        /* "6 5x5 stride 1 pad 0", "relu", "p=0.5" */
+    int c, h, w;             /* output shape per sample */
+    int64_t params;          /* trainable parameters */
+    double flops;            /* forward multiply-adds x 2 per sample */
+    int line;                /* in the model file */
+} actlab_layer_info;
+int actlab_net_layers(const actlab_net *net);
+void actlab_net_layer_info(const actlab_net *net, int i, actlab_layer_info *out);
+
+/* Parameters: one flat array, with groups for the optimiser. */
+int64_t actlab_net_param_count(const actlab_net *net);
+float *actlab_net_params(actlab_net *net);
+float *actlab_net_grads(actlab_net *net);
+typedef struct actlab_net_param_block {
+    const char *name;        /* "conv1.weight", "act2.a", ... */
+    int64_t offset, n;
+    int decay;               /* 1: weight decay applies (weights, biases), 0: learnable activation parameters */
+} actlab_net_param_block;
+int actlab_net_param_blocks(const actlab_net *net);
+actlab_net_param_block actlab_net_param_block_at(const actlab_net *net, int i);
+
+/* Initialise weights (He normal scaled for the layer's activation, biases 0,
+ * activation parameters at their defaults) from a seed. */
+void actlab_net_init(actlab_net *net, uint64_t seed);
+
+/* x: [batch][c][h][w]. training selects dropout and random activations;
+ * step seeds their noise. Returns 0 or non-zero with a message. */
+int actlab_net_forward(actlab_net *net, const float *x, int batch, int training, uint64_t step, char *err,
+                       size_t errlen);
+/* Softmax cross-entropy against labels, mean over the batch; counts correct top-1 answers. */
+double actlab_net_loss(actlab_net *net, const int32_t *labels, int batch, int *correct);
+/* Mean squared error of the output against a target of the output's shape (autoencoders). */
+double actlab_net_loss_mse(actlab_net *net, const float *target, int batch);
+/* Gradients of the last loss into actlab_net_grads() (overwritten, not accumulated). */
+int actlab_net_backward(actlab_net *net, int batch, char *err, size_t errlen);
+/* 1 if the model file says loss=mse (an autoencoder: the target is the input). */
+int actlab_net_is_autoencoder(const actlab_net *net);
+/* The last forward's output: [batch][outputs]. */
+const float *actlab_net_output(const actlab_net *net, int *outputs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,346 @@
+/*
+ * layer_kinds.c — the table of layer kinds a model file can name, each one
+ * block: how its [section] is read, its shape, parameters and buffers, its
+ * initialisation, and its forward and backward side by side. The arithmetic
+ * is in layers_ref.c (plain C) and, for the fast path, the oneDNN backend.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "net_internal.h"
+
+/* ---- helpers ---- */
+
+/* He's gain for an activation: 1/sqrt(E[f(z)^2]) for z ~ N(0,1), so that
+ * f(W x) keeps unit second moment when W ~ N(0, gain^2/fan_in). It gives
+ * sqrt(2) for ReLU and sqrt(2/(1+a^2)) for leaky ReLU, as PyTorch's table
+ * does, and a value for every other function, user formulas included. */
+static double act_gain(const actlab_act_cfg *a) {
+    double h = 24.0 / 4000, m2 = 0;
+    for (int i = 0; i < 4000; i++) {
+        double z = -12 + (i + 0.5) * h, f = actlab_act_ref_f(a, z);
+        m2 += h * exp(-0.5 * z * z) * 0.39894228040143267794 * f * f;
+    }
+    return m2 > 1e-12 ? 1 / sqrt(m2) : 1;
+}
+
+/* The activation right after layer l, if any (for the init gain). */
+static const nn_layer *next_activation(const actlab_net *net, const nn_layer *l) {
+    const nn_layer *n = l + 1;
+    return n < net->layers + net->nlayers && !strcmp(n->kind->name, "activation") ? n : NULL;
+}
+
+/* Weights ~ N(0, std^2) by He (fan in) or Xavier (fan in + out), from (seed, layer). */
+static void init_weights(actlab_net *net, nn_layer *l, int64_t fan_in, int64_t fan_out, uint64_t seed, uint64_t index) {
+    const nn_layer *a = next_activation(net, l);
+    double gain = a ? act_gain(&a->act) : 1;
+    double sd = net->xavier ? gain * sqrt(2.0 / (double)(fan_in + fan_out)) : gain / sqrt((double)fan_in);
+    float *w = net->params + l->w_off;
+    actlab_noise_fill(w, l->w_n, ACTLAB_NOISE_NORMAL, seed, 1000 + index, 0);
+    for (int64_t i = 0; i < l->w_n; i++) w[i] *= (float)sd;
+}
+
+static const char *activation_key(nn_cfg_section *s) { return nn_cfg_str(s, "activation", "open"); }
+
+/* ---- conv: torch.nn.Conv2d ---- */
+
+static int conv_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err, size_t errlen) {
+    int filters;
+    if (nn_cfg_int(cfg, s, "filters", 0, 1, 1 << 16, &filters, err, errlen) ||
+        nn_cfg_int(cfg, s, "size", 3, 1, 64, &l->size, err, errlen) ||
+        nn_cfg_int(cfg, s, "stride", 1, 1, 64, &l->stride, err, errlen) ||
+        nn_cfg_int(cfg, s, "pad", 0, 0, 64, &l->pad, err, errlen) ||
+        nn_cfg_int(cfg, s, "bias", 1, 0, 1, &l->bias, err, errlen))
+        return -1;
+    if (filters == 0) return nn_fail(err, errlen, "%s:%d: [conv] needs filters=N", cfg->path, s->line);
+    nn_conv_shape cs;
+    if (nn_conv_shape_init(&cs, 1, l->in_c, l->in_h, l->in_w, filters, l->size, l->stride, l->pad))
+        return nn_fail(err, errlen, "%s:%d: [conv] %dx%d stride %d pad %d does not fit its %dx%dx%d input", cfg->path,
+                       s->line, l->size, l->size, l->stride, l->pad, l->in_c, l->in_h, l->in_w);
+    l->c = filters, l->h = cs.OH, l->w = cs.OW;
+    l->w_n = (int64_t)filters * l->in_c * l->size * l->size;
+    l->b_n = l->bias ? filters : 0;
+    const char *act = activation_key(s);
+    return strcmp(act, "none") ? nn_append_activation(net, act, s->line, err, errlen) : 0;
+}
+
+static nn_conv_shape conv_shape(const actlab_net *net, const nn_layer *l) {
+    nn_conv_shape cs;
+    nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
+    return cs;
+}
+
+static void conv_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t index) {
+    int64_t k2 = (int64_t)l->size * l->size;
+    init_weights(net, l, l->in_c * k2, l->c * k2, seed, index);
+}
+
+static int conv_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    nn_conv_shape cs = conv_shape(net, l);
+    ref_conv2d_forward(l->out, in, net->params + l->w_off, l->bias ? net->params + l->b_off : NULL, &cs);
+    return 0;
+}
+
+static int conv_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    nn_conv_shape cs = conv_shape(net, l);
+    ref_conv2d_backward(din, net->grads + l->w_off, l->bias ? net->grads + l->b_off : NULL, l->dout, in,
+                        net->params + l->w_off, &cs);
+    return 0;
+}
+
+static void conv_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    snprintf(buf, len, "%d->%d %dx%d stride %d pad %d%s", l->in_c, l->c, l->size, l->size, l->stride, l->pad,
+             l->bias ? "" : " no bias");
+    *flops = 2.0 * l->in_c * l->size * l->size * l->c * l->h * l->w;
+}
+
+/* ---- dense: torch.nn.Linear over the flattened input ---- */
+
+static int dense_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err, size_t errlen) {
+    int outputs;
+    /* outputs=0 (the default) means "as many as the data has classes": the usual last layer */
+    if (nn_cfg_int(cfg, s, "outputs", 0, 0, 1 << 24, &outputs, err, errlen) ||
+        nn_cfg_int(cfg, s, "bias", 1, 0, 1, &l->bias, err, errlen))
+        return -1;
+    l->c = outputs ? outputs : net->classes, l->h = l->w = 1;
+    int64_t in = (int64_t)l->in_c * l->in_h * l->in_w;
+    l->w_n = in * l->c;
+    l->b_n = l->bias ? l->c : 0;
+    const char *act = nn_cfg_str(s, "activation", outputs ? "open" : "none");
+    return strcmp(act, "none") ? nn_append_activation(net, act, s->line, err, errlen) : 0;
+}
+
+static void dense_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t index) {
+    init_weights(net, l, (int64_t)l->in_c * l->in_h * l->in_w, l->c, seed, index);
+}
+
+static int dense_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    ref_dense_forward(l->out, in, net->params + l->w_off, l->bias ? net->params + l->b_off : NULL, net->batch,
+                      l->in_c * l->in_h * l->in_w, l->c);
+    return 0;
+}
+
+static int dense_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    ref_dense_backward(din, net->grads + l->w_off, l->bias ? net->grads + l->b_off : NULL, l->dout, in,
+                       net->params + l->w_off, net->batch, l->in_c * l->in_h * l->in_w, l->c);
+    return 0;
+}
+
+static void dense_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    int in = l->in_c * l->in_h * l->in_w;
+    snprintf(buf, len, "%d->%d%s", in, l->c, l->bias ? "" : " no bias");
+    *flops = 2.0 * in * l->c;
+}
+
+/* ---- maxpool and avgpool ---- */
+
+static int pool_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err, size_t errlen) {
+    if (nn_cfg_int(cfg, s, "size", 2, 1, 64, &l->size, err, errlen) ||
+        nn_cfg_int(cfg, s, "stride", l->size, 1, 64, &l->stride, err, errlen) ||
+        nn_cfg_int(cfg, s, "pad", 0, 0, 32, &l->pad, err, errlen))
+        return -1;
+    nn_pool_shape ps;
+    if (nn_pool_shape_init(&ps, 1, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad))
+        return nn_fail(err, errlen, "%s:%d: [%s] %dx%d stride %d pad %d does not fit its %dx%dx%d input (pad <= size/2)",
+                       cfg->path, s->line, s->name, l->size, l->size, l->stride, l->pad, l->in_c, l->in_h, l->in_w);
+    l->c = l->in_c, l->h = ps.OH, l->w = ps.OW;
+    return 0;
+}
+
+static nn_pool_shape pool_shape(const actlab_net *net, const nn_layer *l) {
+    nn_pool_shape ps;
+    nn_pool_shape_init(&ps, net->batch, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
+    return ps;
+}
+
+static int maxpool_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    l->aux = malloc(sizeof(int32_t) * (size_t)net->max_batch * l->c * l->h * l->w);
+    return l->aux ? 0 : nn_fail(err, errlen, "out of memory");
+}
+
+static int maxpool_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    nn_pool_shape ps = pool_shape(net, l);
+    ref_maxpool_forward(l->out, l->aux, in, &ps);
+    return 0;
+}
+
+static int maxpool_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    nn_pool_shape ps = pool_shape(net, l);
+    if (din) ref_maxpool_backward(din, l->dout, l->aux, &ps);
+    return 0;
+}
+
+static int avgpool_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    nn_pool_shape ps = pool_shape(net, l);
+    ref_avgpool_forward(l->out, in, &ps);
+    return 0;
+}
+
+static int avgpool_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    nn_pool_shape ps = pool_shape(net, l);
+    if (din) ref_avgpool_backward(din, l->dout, &ps);
+    return 0;
+}
+
+static void pool_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    snprintf(buf, len, "%dx%d stride %d pad %d", l->size, l->size, l->stride, l->pad);
+    *flops = (double)l->size * l->size * l->c * l->h * l->w;
+}
+
+/* ---- dropout: torch.nn.Dropout ---- */
+
+static int dropout_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err,
+                            size_t errlen) {
+    double p;
+    if (nn_cfg_float(cfg, s, "probability", 0.5, 0, 0.999, &p, err, errlen)) return -1;
+    l->prob = (float)p;
+    l->c = l->in_c, l->h = l->in_h, l->w = l->in_w;
+    return 0;
+}
+
+static int dropout_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    l->aux = malloc(sizeof(float) * (size_t)net->max_batch * l->c * l->h * l->w);
+    return l->aux ? 0 : nn_fail(err, errlen, "out of memory");
+}
+
+static int64_t layer_elems(const actlab_net *net, const nn_layer *l) { return (int64_t)net->batch * l->c * l->h * l->w; }
+static uint64_t layer_seed(const actlab_net *net, const nn_layer *l) {
+    return net->seed * 0x9e3779b97f4a7c15ull + (uint64_t)(l - net->layers);
+}
+
+static int dropout_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    if (net->training) nn_dropout_forward(l->out, l->aux, in, layer_elems(net, l), l->prob, layer_seed(net, l), net->step);
+    else memcpy(l->out, in, sizeof(float) * (size_t)layer_elems(net, l));
+    return 0;
+}
+
+static int dropout_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    if (!din) return 0;
+    if (net->training) nn_dropout_backward(din, l->dout, l->aux, layer_elems(net, l));
+    else memcpy(din, l->dout, sizeof(float) * (size_t)layer_elems(net, l));
+    return 0;
+}
+
+static void dropout_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    snprintf(buf, len, "p=%g", l->prob);
+    *flops = 0;
+}
+
+/* ---- flatten: a view, copied (shapes only change for display) ---- */
+
+static int flatten_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err,
+                            size_t errlen) {
+    l->c = l->in_c * l->in_h * l->in_w, l->h = l->w = 1;
+    return 0;
+}
+
+static int copy_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    memcpy(l->out, in, sizeof(float) * (size_t)layer_elems(net, l));
+    return 0;
+}
+
+static int copy_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    if (din) memcpy(din, l->dout, sizeof(float) * (size_t)layer_elems(net, l));
+    return 0;
+}
+
+static void none_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    buf[0] = 0;
+    *flops = 0;
+}
+
+/* ---- activation: a catalogue function (actlab/act.h) ---- */
+
+static int activation_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err,
+                               size_t errlen) {
+    /* The [activation] section itself is replaced by the layer nn_append_activation makes. */
+    const char *spec = nn_cfg_str(s, "function", "open");
+    net->nlayers--;
+    return nn_append_activation(net, spec, s->line, err, errlen);
+}
+
+/* Shape and parameter count are set here, since activation layers are also made by conv and dense. */
+static int activation_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    const actlab_act *a = l->act.act;
+    int64_t n = (int64_t)net->max_batch * l->c * l->h * l->w;
+    if (a->flags & ACTLAB_ACT_RANDOM) {
+        l->aux = malloc(sizeof(float) * (size_t)n);
+        if (!l->aux) return nn_fail(err, errlen, "out of memory");
+    }
+    if (l->p_n) {
+        l->aux2 = calloc((size_t)l->p_n, sizeof(double));
+        if (!l->aux2) return nn_fail(err, errlen, "out of memory");
+    }
+    return 0;
+}
+
+static actlab_act_call activation_call(const actlab_net *net, const nn_layer *l) {
+    actlab_act_call c = actlab_act_call_default(&l->act);
+    if (l->p_n) {
+        c.param = net->params + l->p_off;
+        if (l->act_channels > 1) c.channels = l->act_channels, c.inner = (int64_t)l->h * l->w;
+    }
+    c.training = net->training;
+    c.seed = layer_seed(net, l);
+    c.step = net->step;
+    c.noise = l->aux;
+    return c;
+}
+
+static void activation_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t index) {
+    const actlab_act *a = l->act.act;
+    for (int64_t ch = 0; ch < l->act_channels && l->p_n; ch++)
+        for (int k = 0; k < a->nparam; k++) net->params[l->p_off + ch * a->nparam + k] = l->act.p[k];
+}
+
+static int activation_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    actlab_act_call c = activation_call(net, l);
+    return actlab_act_forward(&c, l->out, in, layer_elems(net, l), err, errlen);
+}
+
+static int activation_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    actlab_act_call c = activation_call(net, l);
+    double *pg = l->aux2;
+    if (pg) memset(pg, 0, sizeof(double) * (size_t)l->p_n);
+    c.param_grad = pg;
+    /* din may be NULL only for a first layer, which still has parameter gradients to compute */
+    float *dx = din;
+    if (!dx) dx = l->dout; /* overwrite our own gradient: nothing reads it after this */
+    if (actlab_act_backward(&c, dx, l->dout, in, l->out, layer_elems(net, l), err, errlen)) return -1;
+    for (int64_t k = 0; pg && k < l->p_n; k++) net->grads[l->p_off + k] += (float)pg[k];
+    return 0;
+}
+
+static void activation_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    actlab_act_cfg_string(&l->act, buf, len);
+    if (l->act_open) snprintf(buf + strlen(buf), len - strlen(buf), " (open)");
+    if (l->p_n) snprintf(buf + strlen(buf), len - strlen(buf), " %s", l->act_channels > 1 ? "per channel" : "per layer");
+    *flops = (double)l->c * l->h * l->w;
+}
+
+static const nn_layer_kind kinds[] = {
+    {"conv", "filters, size, stride, pad, bias, activation", conv_from_cfg, NULL, conv_init, conv_forward,
+     conv_backward, conv_describe, NULL},
+    {"dense", "outputs, bias, activation", dense_from_cfg, NULL, dense_init, dense_forward, dense_backward,
+     dense_describe, NULL},
+    {"maxpool", "size, stride, pad", pool_from_cfg, maxpool_allocate, NULL, maxpool_forward, maxpool_backward,
+     pool_describe, NULL},
+    {"avgpool", "size, stride, pad", pool_from_cfg, NULL, NULL, avgpool_forward, avgpool_backward, pool_describe, NULL},
+    {"dropout", "probability", dropout_from_cfg, dropout_allocate, NULL, dropout_forward, dropout_backward,
+     dropout_describe, NULL},
+    {"flatten", "", flatten_from_cfg, NULL, NULL, copy_forward, copy_backward, none_describe, NULL},
+    {"activation", "function", activation_from_cfg, activation_allocate, activation_init, activation_forward,
+     activation_backward, activation_describe, NULL},
+};
+
+const nn_layer_kind *nn_find_kind(const char *name) {
+    static const char *const aliases[][2] = {{"convolutional", "conv"}, {"connected", "dense"}, {"linear", "dense"}};
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(name, aliases[i][0])) name = aliases[i][1];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i].name, name)) return &kinds[i];
+    return NULL;
+}
+
+const char *nn_kind_names(void) { return "net, conv, dense, maxpool, avgpool, dropout, flatten, activation"; }

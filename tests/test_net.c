@@ -1,0 +1,121 @@
+/*
+ * test_net.c — networks built from model text: shapes and parameter counts,
+ * the whole backward pass against finite differences of the loss (conv,
+ * pooling, dense, dropout off, activations with learnable parameters per
+ * channel), determinism of init, and model-file errors named by line.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "actlab/net.h"
+#include "check.h"
+
+static const char *tiny =
+    "[net]\nchannels=2\nheight=8\nwidth=8\nclasses=3\n"
+    "[conv]\nfilters=3\nsize=3\npad=1\nactivation=open\n"
+    "[maxpool]\nsize=2\n"
+    "[conv]\nfilters=4\nsize=2\nstride=1\nactivation=elu:alpha=0.7\n"
+    "[avgpool]\nsize=2\nstride=1\n"
+    "[dense]\noutputs=5\nactivation=swish\n"
+    "[dropout]\nprobability=0.3\n"
+    "[dense]\n";
+
+/* Loss of the net at its current parameters, in evaluation mode (dropout off). */
+static double loss_at(actlab_net *net, const float *x, const int32_t *y, int B) {
+    char err[256];
+    actlab_net_forward(net, x, B, 0, 0, err, sizeof err);
+    return actlab_net_loss(net, y, B, NULL);
+}
+
+static void check_gradients(const char *act, int per_channel) {
+    actlab_net_options o = actlab_net_options_default();
+    o.max_batch = 4;
+    o.act = act;
+    o.act_per_channel = per_channel;
+    char err[512];
+    actlab_net *net = actlab_net_parse("tiny", tiny, &o, err, sizeof err);
+    CHECK(net != NULL, "tiny net: %s", err);
+    if (!net) return;
+    actlab_net_init(net, 3);
+    enum { B = 4 };
+    float x[B * 2 * 8 * 8];
+    int32_t y[B] = {0, 2, 1, 2};
+    for (int i = 0; i < B * 128; i++) x[i] = actlab_noise_normal(8, 0, (uint64_t)i);
+    loss_at(net, x, y, B);
+    CHECK(actlab_net_backward(net, B, err, sizeof err) == 0, "backward: %s", err);
+    int64_t n = actlab_net_param_count(net);
+    float *g = malloc(sizeof(float) * (size_t)n), *w = actlab_net_params(net);
+    memcpy(g, actlab_net_grads(net), sizeof(float) * (size_t)n);
+    int bad = 0, checked = 0;
+    for (int64_t i = 0; i < n; i += (i % 7 == 6) ? 3 : 1) {
+        float keep = w[i];
+        double h = 1e-3 * fmax(1, fabs(keep)); /* small: a bigger step can flip a maxpool winner */
+        w[i] = keep + (float)h;
+        double up = loss_at(net, x, y, B);
+        w[i] = keep - (float)h;
+        double dn = loss_at(net, x, y, B);
+        w[i] = keep;
+        double fd = (up - dn) / (2 * h);
+        checked++;
+        if (!check_close(g[i], fd, 2e-2, 3e-4) && bad++ < 5)
+            CHECK(0, "%s: dL/dw[%lld] = %.6g, finite difference %.6g", act, (long long)i, g[i], fd);
+    }
+    CHECK(bad == 0 && checked > 100, "%s%s: %d of %d parameter gradients differ", act, per_channel ? " per channel" : "",
+          bad, checked);
+    free(g);
+    actlab_net_free(net);
+}
+
+static void check_shapes_and_init(void) {
+    char err[512];
+    actlab_net_options o = actlab_net_options_default();
+    actlab_net *a = actlab_net_parse("tiny", tiny, &o, err, sizeof err), *b = actlab_net_parse("tiny", tiny, &o, err, sizeof err);
+    CHECK(a && b, "parse: %s", err);
+    if (!a || !b) return;
+    /* conv 2->3 3x3 pad 1: 3x8x8; pool: 3x4x4; conv 3->4 2x2: 4x3x3; avgpool 2 stride 1: 4x2x2; dense 16->5 */
+    actlab_layer_info li;
+    actlab_net_layer_info(a, 0, &li);
+    CHECK(!strcmp(li.type, "conv") && li.c == 3 && li.h == 8 && li.w == 8 && li.params == 3 * 2 * 9 + 3,
+          "conv1 shape %dx%dx%d params %lld", li.c, li.h, li.w, (long long)li.params);
+    actlab_net_layer_info(a, 1, &li);
+    CHECK(!strcmp(li.type, "activation") && strstr(li.detail, "relu (open)"), "open activation takes relu: %s", li.detail);
+    actlab_net_layer_info(a, 5, &li);
+    CHECK(!strcmp(li.type, "avgpool") && li.c == 4 && li.h == 2 && li.w == 2, "avgpool shape %dx%dx%d", li.c, li.h, li.w);
+    actlab_net_init(a, 5);
+    actlab_net_init(b, 5);
+    CHECK(memcmp(actlab_net_params(a), actlab_net_params(b), sizeof(float) * (size_t)actlab_net_param_count(a)) == 0,
+          "same seed, same weights");
+    actlab_net_init(b, 6);
+    CHECK(memcmp(actlab_net_params(a), actlab_net_params(b), sizeof(float) * (size_t)actlab_net_param_count(a)) != 0,
+          "another seed, other weights");
+    int blocks = actlab_net_param_blocks(a), decays = 0;
+    for (int i = 0; i < blocks; i++) decays += actlab_net_param_block_at(a, i).decay;
+    CHECK(decays == blocks - 1, "swish's learnable beta gets no weight decay (%d of %d blocks decay)", decays, blocks);
+    actlab_net_free(a);
+    actlab_net_free(b);
+}
+
+static void check_bad(const char *text, const char *want) {
+    char err[512] = "";
+    actlab_net *net = actlab_net_parse("bad.cfg", text, NULL, err, sizeof err);
+    CHECK(!net && strstr(err, want), "expected an error with '%s', got '%s'", want, err);
+    actlab_net_free(net);
+}
+
+int main(void) {
+    check_shapes_and_init();
+    check_gradients("relu", 0);
+    check_gradients("prelu", 1);
+    check_gradients("erelu", 0);
+    check_gradients("expr:x >= 0 ? x : a*(exp(x)-1);learnable a=0.5", 0);
+    check_bad("[conv]\nfilters=3\n", "bad.cfg:1: the first section must be [net]");
+    check_bad("[net]\n[cnv]\nfilters=3\n", "bad.cfg:2: unknown section [cnv]");
+    check_bad("[net]\n[conv]\nfliters=3\n", "bad.cfg:3: unknown key 'fliters' in [conv]");
+    check_bad("[net]\n[conv]\nsize=3\n", "bad.cfg:2: [conv] needs filters=N");
+    check_bad("[net]\nheight=4\nwidth=4\n[conv]\nfilters=3\nsize=7\n", "does not fit its 1x4x4 input");
+    check_bad("[net]\n[dense]\noutputs=7\n", "gives 7 outputs per sample but the data has 10 classes");
+    check_bad("[net]\n[dense]\nactivation=relux\n", "bad.cfg:2: activation 'relux': unknown activation");
+    check_bad("[net]\nloss=hinge\n[dense]\n", "[net] loss: expected xent");
+    check_bad("[net]\n[dropout]\nprobability=1.5\n", "bad.cfg:3: [dropout] probability");
+    return check_summary("test_net");
+}
