@@ -625,6 +625,9 @@ int main(void) {
     test_conv(1, 2, 6, 5, 2, 3, 3, 0); /* stride 3: some inputs unused */
     test_conv(1, 1, 3, 4, 2, 3, 1, 2); /* pad 2 on a 3x3 kernel: rows of pure padding */
     test_conv(2, 1, 12, 12, 3, 5, 1, 0); /* LeNet-like */
+    /* more than one im2col tile: 36 taps > 32, 323 positions > 256 (a tile edge mid-row) */
+    test_conv(1, 4, 19, 17, 2, 3, 1, 1);
+    test_conv(1, 3, 36, 31, 2, 3, 2, 1); /* 288 positions, stride 2 */
 
     test_pool_shape();
     test_maxpool_rules();

@@ -2,21 +2,32 @@
  * ref_conv.c — reference 2-D convolution (torch.nn.Conv2d with groups=1,
  * dilation=1, zero padding), forward and backward.
  *
- * A direct loop nest, no im2col buffer. For each kernel tap (c, kh, kw) the
- * innermost loop runs along an output row, so for stride 1 both the output
- * and the input are read contiguously and the compiler vectorises it; the
- * valid range of each row is computed up front, so there are no padding
- * tests inside the loops. Each thread owns whole planes (an output plane in
- * forward, an input-gradient plane in backward) or whole weight slices
- * dw[o][c], and every sum runs in a fixed order: the result is the same for
- * any thread count.
+ * im2col in tiles: a tile of the unrolled input col[k][p] (k = c*KH*KW +
+ * kh*KW + kw a kernel tap, p = oh*OW + ow an output position, zero where the
+ * tap falls on padding) is gathered into a fixed stack buffer, and the layer
+ * becomes small matrix products whose inner loops run along p, contiguous
+ * and long enough to vectorise (a direct loop nest only gets rows of OW,
+ * 8 floats in LeNet's second conv). Tiling bounds the buffer for any shape,
+ * and never changes the order of a sum:
+ *   forward  out[o][p] = b[o] + sum_k w[o][k] col[k][p], k ascending
+ *   din      dcol[k][p] = sum_o w[o][k] dout[o][p], scattered back (col2im)
+ *   dw       dw[o][k] += sum over n, p of dout[o][p] col[k][p]
+ * Each thread owns whole results (a tile of output positions of one sample;
+ * an input-gradient plane din[n][c]; a block of columns dw[:][k0..k1)), so
+ * results are bit-identical for any thread count.
  */
+#include <stddef.h>
 #include "layers_ref.h"
 
 /* Below this many multiply-adds a thread team costs more than it saves. */
 #define PAR_MIN_WORK (1 << 16)
-/* dw accumulates along an output row in this many float lanes at a time. */
-#define DW_LANES 64
+/* A col tile is at most TILE_K taps x TILE_P positions: 32 KiB on the stack. */
+#define TILE_P 256
+#define TILE_K 32
+/* Taps per dw work item: dout is re-read once per item, so not too few. */
+#define DW_TILE_K 8
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
 
 int nn_conv_shape_init(nn_conv_shape *s, int B, int C, int H, int W, int O, int K, int stride, int pad) {
     if (B <= 0 || C <= 0 || H <= 0 || W <= 0 || O <= 0 || K <= 0 || stride <= 0 || pad < 0) return -1;
@@ -29,45 +40,92 @@ int nn_conv_shape_init(nn_conv_shape *s, int B, int C, int H, int W, int O, int 
     return 0;
 }
 
-/* Output positions [*lo, *hi) along one axis whose input position o*stride - pad + k
- * lies inside [0, in), for kernel offset k. */
-static void tap_range(int *lo, int *hi, int k, int stride, int pad, int in, int out) {
-    int a = pad - k, t = in - 1 + pad - k;
-    *lo = a > 0 ? (a + stride - 1) / stride : 0;
-    *hi = t < 0 ? 0 : t / stride + 1;
-    if (*hi > out) *hi = out;
+/* Output columns [*lo, *hi) whose input column ow*stride - pad + kw lies inside [0, W). */
+static inline void tap_cols(int *lo, int *hi, int kw, const nn_conv_shape *s) {
+    const int a = s->pad - kw, t = s->W - 1 + s->pad - kw;
+    *lo = a > 0 ? (a + s->stride - 1) / s->stride : 0;
+    *hi = t < 0 ? 0 : imin(t / s->stride + 1, s->OW);
     if (*hi < *lo) *hi = *lo;
 }
 
+/*
+ * Visits the tile [k0, k1) x [p0, p1) of col for one sample, output row segment by
+ * segment; col row (k - k0) has length p1 - p0. Gathers col[k][p] = x[c][ih][iw] (0 on
+ * padding) from x[C][H][W], or when dx is not NULL adds col back into dx[C][H][W].
+ */
+static inline void col_tile(float *col, const float *x, float *dx, const nn_conv_shape *s, int k0, int k1, int p0,
+                            int p1) {
+    const int KK = s->KH * s->KW, np = p1 - p0, st = s->stride;
+    for (int k = k0; k < k1; k++) {
+        const int c = k / KK, kh = k % KK / s->KW, kw = k % s->KW, off = kw - s->pad;
+        const int64_t plane = (int64_t)c * s->H * s->W;
+        float *row = col + (int64_t)(k - k0) * np;
+        int lo, hi;
+        tap_cols(&lo, &hi, kw, s);
+        int oh = p0 / s->OW, ow = p0 % s->OW;
+        for (int p = p0; p < p1; oh++, ow = 0) {
+            const int end = ow + imin(p1 - p, s->OW - ow); /* this output row: [ow, end) */
+            const int ih = oh * st - s->pad + kh;
+            float *d = row + (p - p0) - ow; /* d[j] is output column j of this row */
+            p += end - ow;
+            if (ih < 0 || ih >= s->H) { /* a row of pure padding */
+                if (!dx)
+                    for (int j = ow; j < end; j++) d[j] = 0.0f;
+                continue;
+            }
+            const int64_t r0 = plane + (int64_t)ih * s->W;
+            const int a = lo > ow ? imin(lo, end) : ow, b = hi < end ? (hi > a ? hi : a) : end;
+            if (dx) {
+                float *xr = dx + r0;
+                if (st == 1)
+                    for (int j = a; j < b; j++) xr[j + off] += d[j];
+                else
+                    for (int j = a; j < b; j++) xr[j * st + off] += d[j];
+            } else {
+                const float *xr = x + r0;
+                for (int j = ow; j < a; j++) d[j] = 0.0f;
+                if (st == 1)
+                    for (int j = a; j < b; j++) d[j] = xr[j + off];
+                else
+                    for (int j = a; j < b; j++) d[j] = xr[j * st + off];
+                for (int j = b; j < end; j++) d[j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* A dot product in 8 interleaved float lanes added in a fixed order: vectorisable
+ * without -ffast-math. */
+static inline float dot8(const float *a, const float *b, int n) {
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    for (int k = 0; i < n; i++, k++) acc[k] += a[i] * b[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 void ref_conv2d_forward(float *out, const float *in, const float *w, const float *b, const nn_conv_shape *s) {
-    const int C = s->C, H = s->H, W = s->W, O = s->O, KH = s->KH, KW = s->KW;
-    const int OH = s->OH, OW = s->OW, st = s->stride, pad = s->pad;
-    const int64_t work = (int64_t)s->B * O * OH * OW * C * KH * KW;
+    const int O = s->O, P = s->OH * s->OW, K = s->C * s->KH * s->KW, ntiles = (P + TILE_P - 1) / TILE_P;
+    const int64_t work = (int64_t)s->B * O * P * K;
 #pragma omp parallel for collapse(2) schedule(static) if (work > PAR_MIN_WORK)
     for (int n = 0; n < s->B; n++)
-        for (int o = 0; o < O; o++) {
-            float *y = out + ((int64_t)n * O + o) * OH * OW;
-            const float bias = b ? b[o] : 0.0f;
-            for (int i = 0; i < OH * OW; i++) y[i] = bias;
-            for (int c = 0; c < C; c++) {
-                const float *x = in + ((int64_t)n * C + c) * H * W;
-                const float *wk = w + ((int64_t)o * C + c) * KH * KW;
-                for (int kh = 0; kh < KH; kh++) {
-                    int oh0, oh1;
-                    tap_range(&oh0, &oh1, kh, st, pad, H, OH);
-                    for (int kw = 0; kw < KW; kw++) {
-                        int ow0, ow1;
-                        tap_range(&ow0, &ow1, kw, st, pad, W, OW);
-                        const float wv = wk[kh * KW + kw];
-                        for (int oh = oh0; oh < oh1; oh++) {
-                            float *yr = y + (int64_t)oh * OW;
-                            const float *xr = x + (int64_t)(oh * st - pad + kh) * W;
-                            const int off = kw - pad; /* input column = ow*st + off */
-                            if (st == 1)
-                                for (int ow = ow0; ow < ow1; ow++) yr[ow] += wv * xr[ow + off];
-                            else
-                                for (int ow = ow0; ow < ow1; ow++) yr[ow] += wv * xr[ow * st + off];
-                        }
+        for (int t = 0; t < ntiles; t++) {
+            float col[TILE_K * TILE_P];
+            const int p0 = t * TILE_P, p1 = imin(p0 + TILE_P, P), np = p1 - p0;
+            float *y = out + (int64_t)n * O * P + p0;
+            const float *x = in + (int64_t)n * s->C * s->H * s->W;
+            for (int o = 0; o < O; o++)
+                for (int j = 0; j < np; j++) y[(int64_t)o * P + j] = b ? b[o] : 0.0f;
+            for (int k0 = 0; k0 < K; k0 += TILE_K) {
+                const int k1 = imin(k0 + TILE_K, K);
+                col_tile(col, x, NULL, s, k0, k1, p0, p1);
+                for (int o = 0; o < O; o++) {
+                    float *restrict yr = y + (int64_t)o * P;
+                    for (int k = k0; k < k1; k++) {
+                        const float wv = w[(int64_t)o * K + k];
+                        const float *restrict cr = col + (k - k0) * np;
+                        for (int j = 0; j < np; j++) yr[j] += wv * cr[j];
                     }
                 }
             }
@@ -76,87 +134,67 @@ void ref_conv2d_forward(float *out, const float *in, const float *w, const float
 
 void ref_conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
                          const nn_conv_shape *s) {
-    const int B = s->B, C = s->C, H = s->H, W = s->W, O = s->O, KH = s->KH, KW = s->KW;
-    const int OH = s->OH, OW = s->OW, st = s->stride, pad = s->pad;
-    const int64_t work = (int64_t)B * O * OH * OW * C * KH * KW;
+    const int B = s->B, C = s->C, O = s->O, P = s->OH * s->OW, KK = s->KH * s->KW, K = C * KK;
+    const int ntiles = (P + TILE_P - 1) / TILE_P;
+    const int64_t HW = (int64_t)s->H * s->W, work = (int64_t)B * O * P * K;
 
-    /* din: each thread owns input-gradient planes din[n][c] and scatters into them
-     * in the order o, kh, kw, oh, ow */
+    /* din: each thread owns planes din[n][c]; for each tile of positions, the tile of
+     * dcol for c's taps is built (o ascending) and scattered back, tiles in order */
     if (din) {
 #pragma omp parallel for collapse(2) schedule(static) if (work > PAR_MIN_WORK)
         for (int n = 0; n < B; n++)
             for (int c = 0; c < C; c++) {
-                float *dx = din + ((int64_t)n * C + c) * H * W;
-                for (int i = 0; i < H * W; i++) dx[i] = 0.0f;
-                for (int o = 0; o < O; o++) {
-                    const float *dy = dout + ((int64_t)n * O + o) * OH * OW;
-                    const float *wk = w + ((int64_t)o * C + c) * KH * KW;
-                    for (int kh = 0; kh < KH; kh++) {
-                        int oh0, oh1;
-                        tap_range(&oh0, &oh1, kh, st, pad, H, OH);
-                        for (int kw = 0; kw < KW; kw++) {
-                            int ow0, ow1;
-                            tap_range(&ow0, &ow1, kw, st, pad, W, OW);
-                            const float wv = wk[kh * KW + kw];
-                            const int off = kw - pad;
-                            for (int oh = oh0; oh < oh1; oh++) {
-                                float *dxr = dx + (int64_t)(oh * st - pad + kh) * W;
-                                const float *dyr = dy + (int64_t)oh * OW;
-                                if (st == 1)
-                                    for (int ow = ow0; ow < ow1; ow++) dxr[ow + off] += wv * dyr[ow];
-                                else
-                                    for (int ow = ow0; ow < ow1; ow++) dxr[ow * st + off] += wv * dyr[ow];
+                float dcol[TILE_K * TILE_P];
+                float *dx = din + ((int64_t)n * C + c) * HW;
+                const float *dy = dout + (int64_t)n * O * P;
+                for (int64_t i = 0; i < HW; i++) dx[i] = 0.0f;
+                for (int t = 0; t < ntiles; t++) {
+                    const int p0 = t * TILE_P, p1 = imin(p0 + TILE_P, P), np = p1 - p0;
+                    for (int k0 = c * KK; k0 < (c + 1) * KK; k0 += TILE_K) {
+                        const int k1 = imin(k0 + TILE_K, (c + 1) * KK);
+                        for (int j = 0; j < (k1 - k0) * np; j++) dcol[j] = 0.0f;
+                        for (int o = 0; o < O; o++) {
+                            const float *restrict dyr = dy + (int64_t)o * P + p0;
+                            for (int k = k0; k < k1; k++) {
+                                const float wv = w[(int64_t)o * K + k];
+                                float *restrict cr = dcol + (k - k0) * np;
+                                for (int j = 0; j < np; j++) cr[j] += wv * dyr[j];
                             }
                         }
+                        col_tile(dcol, NULL, din + (int64_t)n * C * HW, s, k0, k1, p0, p1);
                     }
                 }
             }
     }
 
-    /* dw[o][c][kh][kw] += sum over n, oh, ow of dout * in: each thread owns whole slices
-     * dw[o][c]. The sum runs in float lanes along the output row (independent, so they
-     * vectorise), and the lanes are added in a fixed order at the end. */
-#pragma omp parallel for collapse(2) schedule(static) if (work > PAR_MIN_WORK)
-    for (int o = 0; o < O; o++)
-        for (int c = 0; c < C; c++) {
-            float *dwk = dw + ((int64_t)o * C + c) * KH * KW;
-            for (int kh = 0; kh < KH; kh++) {
-                int oh0, oh1;
-                tap_range(&oh0, &oh1, kh, st, pad, H, OH);
-                for (int kw = 0; kw < KW; kw++) {
-                    int ow0, ow1;
-                    tap_range(&ow0, &ow1, kw, st, pad, W, OW);
-                    const int off = kw - pad;
-                    double sum = 0.0;
-                    for (int j0 = ow0; j0 < ow1; j0 += DW_LANES) {
-                        const int j1 = ow1 - j0 < DW_LANES ? ow1 : j0 + DW_LANES;
-                        float acc[DW_LANES] = {0};
-                        for (int n = 0; n < B; n++) {
-                            const float *dy = dout + ((int64_t)n * O + o) * OH * OW;
-                            const float *x = in + ((int64_t)n * C + c) * H * W;
-                            for (int oh = oh0; oh < oh1; oh++) {
-                                const float *dyr = dy + (int64_t)oh * OW;
-                                const float *xr = x + (int64_t)(oh * st - pad + kh) * W;
-                                if (st == 1)
-                                    for (int ow = j0; ow < j1; ow++) acc[ow - j0] += dyr[ow] * xr[ow + off];
-                                else
-                                    for (int ow = j0; ow < j1; ow++) acc[ow - j0] += dyr[ow] * xr[ow * st + off];
-                            }
-                        }
-                        for (int j = 0; j < j1 - j0; j++) sum += acc[j];
-                    }
-                    dwk[kh * KW + kw] += (float)sum;
+    /* dw: each thread owns blocks of taps dw[:][k0..k1), gathers their col tiles itself
+     * and adds one dot product per (sample, tile) into dw, samples and tiles in order */
+    const int nkb = (K + DW_TILE_K - 1) / DW_TILE_K;
+#pragma omp parallel for schedule(static) if (work > PAR_MIN_WORK)
+    for (int kb = 0; kb < nkb; kb++) {
+        float col[DW_TILE_K * TILE_P];
+        const int k0 = kb * DW_TILE_K, k1 = imin(k0 + DW_TILE_K, K);
+        for (int n = 0; n < B; n++) {
+            const float *x = in + (int64_t)n * C * HW;
+            const float *dy = dout + (int64_t)n * O * P;
+            for (int t = 0; t < ntiles; t++) {
+                const int p0 = t * TILE_P, p1 = imin(p0 + TILE_P, P), np = p1 - p0;
+                col_tile(col, x, NULL, s, k0, k1, p0, p1);
+                for (int o = 0; o < O; o++) {
+                    const float *dyr = dy + (int64_t)o * P + p0;
+                    for (int k = k0; k < k1; k++) dw[(int64_t)o * K + k] += dot8(dyr, col + (k - k0) * np, np);
                 }
             }
         }
+    }
 
     if (db) {
 #pragma omp parallel for schedule(static) if (work > PAR_MIN_WORK)
         for (int o = 0; o < O; o++) {
             double sum = 0.0;
             for (int n = 0; n < B; n++) {
-                const float *dy = dout + ((int64_t)n * O + o) * OH * OW;
-                for (int i = 0; i < OH * OW; i++) sum += dy[i];
+                const float *dy = dout + ((int64_t)n * O + o) * P;
+                for (int i = 0; i < P; i++) sum += dy[i];
             }
             db[o] += (float)sum;
         }
