@@ -1,0 +1,130 @@
+/*
+ * actlab/data.h — data sets in memory and the batch loader that feeds training.
+ *
+ *     char err[1024];
+ *     actlab_dataset train, test;
+ *     if (actlab_data_open("fashion-mnist", &train, &test, err, sizeof err)) { puts(err); ... }
+ *     double mean[1], std[1];
+ *     actlab_dataset_channel_stats(&train, mean, std);   // the training set's statistics ...
+ *     actlab_dataset_normalise(&train, mean, std);       // ... applied to both splits
+ *     actlab_dataset_normalise(&test, mean, std);
+ *     actlab_loader *l = actlab_loader_new(&train, 128, 1, 0, seed, err, sizeof err);
+ *     for (int64_t e = 0; e < epochs; e++) {
+ *         actlab_loader_start(l, e, 0);                  // or (e, k) to resume at batch k
+ *         const float *x; const int32_t *y; int n;
+ *         while (actlab_loader_next(l, &x, &y, &n) == 1) train_step(x, y, n);
+ *     }
+ *     actlab_loader_free(l);
+ *     actlab_dataset_free(&train); actlab_dataset_free(&test);
+ *
+ * Images are float32 in [count][channels][height][width] order (NCHW), labels
+ * int32 in [0, classes). The data order of epoch e is a pure function of
+ * (seed, e), so a resumed run sees exactly the batches an uninterrupted one would.
+ * Errors: non-zero return and a message naming the file and what was expected.
+ */
+#ifndef ACTLAB_DATA_H
+#define ACTLAB_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct actlab_dataset {
+    int64_t count;            /* images */
+    int channels, height, width, classes;
+    float *images;            /* [count][channels][height][width] */
+    int32_t *labels;          /* [count] */
+    char name[64];            /* "fashion-mnist", "mnist", ... */
+    char source[1024];        /* the directory or file it came from */
+} actlab_dataset;
+
+/* ---- reading ---- */
+
+/*
+ * Read an IDX pair (the MNIST family's format), gzip'd or raw: images with
+ * magic 0x00000803 (unsigned bytes, 3 dimensions: count, height, width),
+ * labels with magic 0x00000801 (count). Pixels become pixel/255 in [0, 1],
+ * one channel. Checks the magic numbers, the sizes against the file's length
+ * (truncated or over-long files are refused), that the counts agree and that
+ * every label is below `classes`. On error *out is left empty (zeroed).
+ */
+int actlab_idx_load(actlab_dataset *out, const char *images_path, const char *labels_path, int classes,
+                    char *err, size_t errlen);
+
+/*
+ * Open a data set by specification:
+ *   fashion-mnist        Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
+ *   fashion-mnist:DIR    Fashion-MNIST IDX files in DIR
+ *   mnist:DIR            MNIST IDX files in DIR
+ *   DIR                  any directory with IDX files (name "idx")
+ * IDX files are found as train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...,
+ * with or without .gz, or spelled train-images.idx3-ubyte. Prefixes ignore
+ * case, and '-' equals '_'. train or test may be NULL to load only the other
+ * split. On error both are left empty.
+ */
+int actlab_data_open(const char *spec, actlab_dataset *train, actlab_dataset *test, char *err, size_t errlen);
+
+/* The accepted specifications, one per line, for help texts: written into buf
+ * like snprintf (truncated to len), returning the length of the whole text. */
+size_t actlab_data_specs(char *buf, size_t len);
+
+/* Frees the arrays and zeroes the struct; safe on a zeroed or already freed set. */
+void actlab_dataset_free(actlab_dataset *d);
+
+/* Keep only the first n images (small tests and runs). Returns 0, or non-zero
+ * (and changes nothing) when n < 1. n >= count keeps everything. */
+int actlab_dataset_subset(actlab_dataset *d, int64_t n);
+
+/* Per-channel mean and population standard deviation over every pixel of the
+ * set; mean and std have room for d->channels values. */
+void actlab_dataset_channel_stats(const actlab_dataset *d, double *mean, double *std);
+
+/* x = (x - mean[c]) / std[c] for every pixel of channel c. A channel with
+ * std <= 0 (constant) is only shifted. */
+void actlab_dataset_normalise(actlab_dataset *d, const double *mean, const double *std);
+
+/* ---- batches ---- */
+
+/*
+ * The order of epoch `epoch`: out[0..n) becomes a permutation of 0..n-1,
+ * by Fisher-Yates driven by a counter-based generator of (seed, epoch), so it
+ * depends on nothing else (not on thread count, history or other epochs).
+ */
+void actlab_data_permutation(int64_t *out, int64_t n, uint64_t seed, int64_t epoch);
+
+/*
+ * A batch loader: a background thread (plain pthread, no OpenMP) gathers the
+ * next batch into one of two buffers while the caller trains on the other.
+ * The data set must stay unchanged while the loader exists (normalise first).
+ */
+typedef struct actlab_loader actlab_loader;
+
+/* shuffle: 0 keeps the data set's order; drop_last: 1 drops the last partial
+ * batch (an error when that leaves no batch). */
+actlab_loader *actlab_loader_new(const actlab_dataset *d, int batch, int shuffle, int drop_last, uint64_t seed,
+                                 char *err, size_t errlen);
+
+/* Begin epoch `epoch` at batch `first_batch` (0 normally; k to resume after
+ * k batches). May be called at any time: batches of a previous start not yet
+ * taken are discarded. Returns 0, or non-zero when epoch < 0 or first_batch
+ * is outside [0, batches]. */
+int actlab_loader_start(actlab_loader *l, int64_t epoch, int64_t first_batch);
+
+/* The next batch: *x is [*n][c][h][w], *y is [*n]. Returns 1 for a batch, 0 when
+ * the epoch is done (or none was started). The buffers stay valid until the next
+ * call of next, start or free. */
+int actlab_loader_next(actlab_loader *l, const float **x, const int32_t **y, int *n);
+
+/* Batches per epoch. */
+int64_t actlab_loader_batches(const actlab_loader *l);
+
+/* Stops and joins the thread and frees everything; NULL is fine. */
+void actlab_loader_free(actlab_loader *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
