@@ -581,8 +581,8 @@ static void test_threads_dense(int B, int I, int O) {
 
 static void test_threads_pool(void) {
     nn_pool_shape s;
-    nn_pool_shape_init(&s, 8, 16, 16, 16, 3, 1, 1);
-    const int64_t nin = 8 * 16 * 16 * 16, nout = nin;
+    nn_pool_shape_init(&s, 8, 32, 16, 16, 3, 1, 1);
+    const int64_t nin = 8 * 32 * 16 * 16, nout = nin;
     float *in = falloc(nin), *dy = falloc(nout), *out[2][2], *din[2][2];
     int32_t *am[2];
     fill(in, nin, -1, 1);

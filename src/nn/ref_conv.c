@@ -16,15 +16,17 @@
  * an input-gradient plane din[n][c]; a block of columns dw[:][k0..k1)), so
  * results are bit-identical for any thread count.
  */
+#include <omp.h>
 #include <stddef.h>
 #include "layers_ref.h"
+#include "ref_dot8.h"
 
 /* Below this many multiply-adds a thread team costs more than it saves. */
 #define PAR_MIN_WORK (1 << 16)
 /* A col tile is at most TILE_K taps x TILE_P positions: 32 KiB on the stack. */
 #define TILE_P 256
 #define TILE_K 32
-/* Taps per dw work item: dout is re-read once per item, so not too few. */
+/* At most this many taps per dw work item: dout is re-read once per item. */
 #define DW_TILE_K 8
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -94,17 +96,6 @@ static inline void col_tile(float *col, const float *x, float *dx, const nn_conv
     }
 }
 
-/* A dot product in 8 interleaved float lanes added in a fixed order: vectorisable
- * without -ffast-math. */
-static inline float dot8(const float *a, const float *b, int n) {
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
-    for (int k = 0; i < n; i++, k++) acc[k] += a[i] * b[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
 void ref_conv2d_forward(float *out, const float *in, const float *w, const float *b, const nn_conv_shape *s) {
     const int O = s->O, P = s->OH * s->OW, K = s->C * s->KH * s->KW, ntiles = (P + TILE_P - 1) / TILE_P;
     const int64_t work = (int64_t)s->B * O * P * K;
@@ -168,12 +159,16 @@ void ref_conv2d_backward(float *din, float *dw, float *db, const float *dout, co
     }
 
     /* dw: each thread owns blocks of taps dw[:][k0..k1), gathers their col tiles itself
-     * and adds one dot product per (sample, tile) into dw, samples and tiles in order */
-    const int nkb = (K + DW_TILE_K - 1) / DW_TILE_K;
+     * and adds one dot product per (sample, tile) into dw, samples and tiles in order.
+     * Each dw element gets the same sum however the taps are blocked, so the blocks
+     * can be sized to balance the threads (LeNet's first conv has only 25 taps). */
+    const int nthreads = omp_get_max_threads();
+    int nkb = (K + DW_TILE_K - 1) / DW_TILE_K;
+    nkb = imin((nkb + nthreads - 1) / nthreads * nthreads, K);
 #pragma omp parallel for schedule(static) if (work > PAR_MIN_WORK)
     for (int kb = 0; kb < nkb; kb++) {
         float col[DW_TILE_K * TILE_P];
-        const int k0 = kb * DW_TILE_K, k1 = imin(k0 + DW_TILE_K, K);
+        const int k0 = (int)((int64_t)kb * K / nkb), k1 = (int)((int64_t)(kb + 1) * K / nkb);
         for (int n = 0; n < B; n++) {
             const float *x = in + (int64_t)n * C * HW;
             const float *dy = dout + (int64_t)n * O * P;
@@ -182,7 +177,16 @@ void ref_conv2d_backward(float *din, float *dw, float *db, const float *dout, co
                 col_tile(col, x, NULL, s, k0, k1, p0, p1);
                 for (int o = 0; o < O; o++) {
                     const float *dyr = dy + (int64_t)o * P + p0;
-                    for (int k = k0; k < k1; k++) dw[(int64_t)o * K + k] += dot8(dyr, col + (k - k0) * np, np);
+                    float *dwr = dw + (int64_t)o * K;
+                    int k = k0;
+                    for (; k + 4 <= k1; k += 4) {
+                        const float *rows[4] = {col + (k - k0) * np, col + (k + 1 - k0) * np,
+                                                col + (k + 2 - k0) * np, col + (k + 3 - k0) * np};
+                        float d[4];
+                        ref_dot8x4(d, dyr, rows, np);
+                        for (int r = 0; r < 4; r++) dwr[k + r] += d[r];
+                    }
+                    for (; k < k1; k++) dwr[k] += ref_dot8(dyr, col + (k - k0) * np, np);
                 }
             }
         }
@@ -191,10 +195,11 @@ void ref_conv2d_backward(float *din, float *dw, float *db, const float *dout, co
     if (db) {
 #pragma omp parallel for schedule(static) if (work > PAR_MIN_WORK)
         for (int o = 0; o < O; o++) {
+            /* per sample a plane sum in float lanes, across samples in double */
             double sum = 0.0;
             for (int n = 0; n < B; n++) {
                 const float *dy = dout + ((int64_t)n * O + o) * P;
-                for (int i = 0; i < P; i++) sum += dy[i];
+                sum += ref_sum8(dy, P);
             }
             db[o] += (float)sum;
         }

@@ -8,20 +8,10 @@
  * dw and db), so results do not depend on the thread count.
  */
 #include "layers_ref.h"
+#include "ref_dot8.h"
 
 /* Below this many multiply-adds a thread team costs more than it saves. */
 #define PAR_MIN_WORK (1 << 15)
-
-/* A dot product in 8 interleaved float lanes combined in a fixed order: vectorisable
- * without -ffast-math, and the same result wherever it is called from. */
-static float dot(const float *a, const float *b, int n) {
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
-    for (int k = 0; i < n; i++, k++) acc[k] += a[i] * b[i];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
 
 void ref_dense_forward(float *out, const float *in, const float *w, const float *b, int B, int I, int O) {
     int64_t work = (int64_t)B * I * O;
@@ -29,7 +19,15 @@ void ref_dense_forward(float *out, const float *in, const float *w, const float 
     for (int n = 0; n < B; n++) {
         const float *x = in + (int64_t)n * I;
         float *y = out + (int64_t)n * O;
-        for (int o = 0; o < O; o++) y[o] = dot(x, w + (int64_t)o * I, I) + (b ? b[o] : 0.0f);
+        int o = 0;
+        for (; o + 4 <= O; o += 4) { /* four rows of w at a time: the same sums, overlapped */
+            const float *rows[4] = {w + (int64_t)o * I, w + (int64_t)(o + 1) * I, w + (int64_t)(o + 2) * I,
+                                    w + (int64_t)(o + 3) * I};
+            float d[4];
+            ref_dot8x4(d, x, rows, I);
+            for (int r = 0; r < 4; r++) y[o + r] = d[r] + (b ? b[o + r] : 0.0f);
+        }
+        for (; o < O; o++) y[o] = ref_dot8(x, w + (int64_t)o * I, I) + (b ? b[o] : 0.0f);
     }
 }
 
