@@ -19,6 +19,8 @@ static const struct command {
     {"eval", cmd_eval, "print x, f(x), f'(x) for a function at given points"},
     {"plot", cmd_plot, "draw f and f' of one or more functions into an SVG file"},
     {"analyse", cmd_analyse, "measure the properties of a good activation, one row per function"},
+    {"train", cmd_train, "train a model with an activation function; records and checkpoints in a run folder"},
+    {"test", cmd_test, "evaluate a checkpoint on a data set's test split"},
     {"model", cmd_model, "show a model's layers, shapes, parameters and FLOPs"},
 };
 

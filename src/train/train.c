@@ -1,0 +1,451 @@
+/*
+ * train.c — one training run (see actlab/train.h): data, net, optimiser and
+ * schedule set up from the configuration; then epochs of forward, loss,
+ * backward and optimiser step over prefetched batches; an evaluation on the
+ * test split, a metrics record and a checkpoint after each epoch.
+ *
+ * Everything random is a function of the seed and a counter (initial weights
+ * of (seed, layer), data order of (seed, epoch), dropout and activation noise
+ * of (seed, layer, step)), so a run resumed from the checkpoint of epoch k
+ * replays the rest exactly.
+ */
+#include "actlab/train.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "actlab/act.h"
+#include "actlab/checkpoint.h"
+#include "actlab/data.h"
+#include "actlab/net.h"
+#include "actlab/optim.h"
+
+#ifndef ACTLAB_VERSION
+#define ACTLAB_VERSION "0.1.0"
+#endif
+
+actlab_train_config actlab_train_config_default(void) {
+    actlab_train_config c;
+    memset(&c, 0, sizeof c);
+    c.model = "models/lenet.cfg";
+    c.data = "fashion-mnist";
+    c.act = "relu";
+    c.optim = "sgd";
+    c.lr = 0.01;
+    c.momentum = 0.9;
+    c.epochs = 5;
+    c.batch = 128;
+    c.seed = 1;
+    c.out = "runs/run";
+    return c;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* Write text to path through a temporary file and rename. */
+static int write_atomic(const char *path, const char *text, char *err, size_t errlen) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    int ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return fail(err, errlen, "cannot write %s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) s[fread(s, 1, (size_t)n, f)] = 0;
+    fclose(f);
+    return s;
+}
+
+/* Everything a run needs while it trains. */
+typedef struct run {
+    const actlab_train_config *cfg;
+    actlab_dataset train, test;
+    double mean[16], std[16];
+    actlab_net *net;
+    actlab_optim *optim;
+    actlab_schedule schedule;
+    actlab_loader *loader;
+    char act_spec[512];
+    cJSON *config;
+    FILE *log;
+} run;
+
+static void run_free(run *r) {
+    actlab_loader_free(r->loader);
+    actlab_optim_free(r->optim);
+    actlab_net_free(r->net);
+    actlab_dataset_free(&r->train);
+    actlab_dataset_free(&r->test);
+    cJSON_Delete(r->config);
+}
+
+/* Loss and accuracy over a whole split, in evaluation mode, in batches. */
+static int evaluate(actlab_net *net, const actlab_dataset *d, int batch, double *loss, double *acc, char *err,
+                    size_t errlen) {
+    double total = 0;
+    int64_t correct = 0;
+    size_t per = (size_t)d->channels * d->height * d->width;
+    for (int64_t i = 0; i < d->count; i += batch) {
+        int n = (int)(d->count - i < batch ? d->count - i : batch), ok = 0;
+        if (actlab_net_forward(net, d->images + i * per, n, 0, 0, err, errlen)) return -1;
+        total += actlab_net_loss(net, d->labels + i, n, &ok) * n;
+        correct += ok;
+    }
+    *loss = total / (double)d->count;
+    *acc = (double)correct / (double)d->count;
+    return 0;
+}
+
+/* The run's settings as JSON: what config.json holds and what a resume must match. */
+static cJSON *config_json(const run *r, int threads) {
+    const actlab_train_config *c = r->cfg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "actlab_version", ACTLAB_VERSION);
+    cJSON_AddStringToObject(o, "model", c->model);
+    cJSON_AddStringToObject(o, "data", c->data);
+    cJSON_AddStringToObject(o, "data_name", r->train.name);
+    cJSON_AddStringToObject(o, "data_source", r->train.source);
+    cJSON_AddNumberToObject(o, "train_images", (double)r->train.count);
+    cJSON_AddNumberToObject(o, "test_images", (double)r->test.count);
+    cJSON *mean = cJSON_AddArrayToObject(o, "normalise_mean"), *sd = cJSON_AddArrayToObject(o, "normalise_std");
+    for (int ch = 0; ch < r->train.channels; ch++) {
+        cJSON_AddItemToArray(mean, cJSON_CreateNumber(r->mean[ch]));
+        cJSON_AddItemToArray(sd, cJSON_CreateNumber(r->std[ch]));
+    }
+    cJSON_AddStringToObject(o, "act", r->act_spec);
+    cJSON_AddBoolToObject(o, "act_per_channel", c->act_per_channel);
+    cJSON_AddStringToObject(o, "optim", c->optim);
+    cJSON_AddNumberToObject(o, "lr", c->lr);
+    cJSON_AddNumberToObject(o, "momentum", c->momentum);
+    cJSON_AddBoolToObject(o, "nesterov", c->nesterov);
+    cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
+    cJSON_AddNumberToObject(o, "act_weight_decay", c->act_weight_decay);
+    char text[512];
+    actlab_schedule_describe(&r->schedule, text, sizeof text);
+    cJSON_AddStringToObject(o, "schedule", text);
+    actlab_optim_describe(actlab_optim_get_config(r->optim), text, sizeof text);
+    cJSON_AddStringToObject(o, "optimiser", text);
+    cJSON_AddNumberToObject(o, "epochs", c->epochs);
+    cJSON_AddNumberToObject(o, "batch", c->batch);
+    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(o, "threads", threads);
+    cJSON_AddNumberToObject(o, "train_subset", (double)c->train_subset);
+    cJSON_AddNumberToObject(o, "test_subset", (double)c->test_subset);
+    cJSON_AddNumberToObject(o, "parameters", (double)actlab_net_param_count(r->net));
+    return o;
+}
+
+/* A resumed run must be the same run: every setting but the number of epochs. */
+static int same_run(const cJSON *now, const cJSON *then, char *what, size_t len) {
+    for (const cJSON *item = now->child; item; item = item->next) {
+        if (!strcmp(item->string, "epochs")) continue;
+        const cJSON *old = cJSON_GetObjectItemCaseSensitive(then, item->string);
+        if (!old || !cJSON_Compare(item, old, 1)) {
+            char *a = cJSON_PrintUnformatted(item), *b = old ? cJSON_PrintUnformatted(old) : NULL;
+            snprintf(what, len, "%s is %s now but was %s", item->string, a, b ? b : "missing");
+            free(a);
+            free(b);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int setup(run *r, char *err, size_t errlen) {
+    const actlab_train_config *c = r->cfg;
+    char e[1024];
+    if (c->epochs < 1 || c->batch < 1) return fail(err, errlen, "epochs and batch must be at least 1");
+    if (actlab_data_open(c->data, &r->train, &r->test, e, sizeof e)) return fail(err, errlen, "%s", e);
+    if (c->train_subset) actlab_dataset_subset(&r->train, c->train_subset);
+    if (c->test_subset) actlab_dataset_subset(&r->test, c->test_subset);
+    if (r->train.channels > 16) return fail(err, errlen, "%d channels: at most 16 are supported", r->train.channels);
+    actlab_dataset_channel_stats(&r->train, r->mean, r->std);
+    actlab_dataset_normalise(&r->train, r->mean, r->std);
+    actlab_dataset_normalise(&r->test, r->mean, r->std);
+
+    actlab_act_cfg act;
+    if (actlab_act_parse(c->act, &act, e, sizeof e)) return fail(err, errlen, "--act: %s", e);
+    actlab_act_cfg_string(&act, r->act_spec, sizeof r->act_spec);
+    actlab_net_options o = actlab_net_options_default();
+    o.channels = r->train.channels, o.height = r->train.height, o.width = r->train.width;
+    o.classes = r->train.classes;
+    o.max_batch = c->batch;
+    o.act = r->act_spec;
+    o.act_per_channel = c->act_per_channel;
+    r->net = actlab_net_load(c->model, &o, e, sizeof e);
+    if (!r->net) return fail(err, errlen, "%s", e);
+    if (actlab_net_is_autoencoder(r->net)) return fail(err, errlen, "%s is an autoencoder (loss=mse): training it is not wired yet", c->model);
+    actlab_net_init(r->net, c->seed);
+
+    /* One optimiser group per parameter block: learnable activation parameters
+     * get their own weight decay (none by default, as PyTorch's docs advise for PReLU). */
+    int nb = actlab_net_param_blocks(r->net);
+    actlab_param_group *groups = calloc((size_t)(nb ? nb : 1), sizeof *groups);
+    if (!groups) return fail(err, errlen, "out of memory");
+    for (int i = 0; i < nb; i++) {
+        actlab_net_param_block b = actlab_net_param_block_at(r->net, i);
+        groups[i].w = actlab_net_params(r->net) + b.offset;
+        groups[i].g = actlab_net_grads(r->net) + b.offset;
+        groups[i].n = b.n;
+        groups[i].decay_mult = b.decay ? 1.0f
+                                       : (c->weight_decay > 0 ? (float)(c->act_weight_decay / c->weight_decay) : 0.0f);
+        groups[i].name = b.name;
+    }
+    actlab_optim_kind kind = actlab_optim_parse_kind(c->optim);
+    if (!kind) {
+        free(groups);
+        return fail(err, errlen, "--optim: expected sgd or adam, got '%s'", c->optim);
+    }
+    if (c->act_weight_decay > 0 && c->weight_decay <= 0) {
+        free(groups);
+        return fail(err, errlen, "--act-weight-decay needs a --weight-decay above 0 (it is applied through the same decay)");
+    }
+    actlab_optim_config oc = actlab_optim_config_default(kind);
+    oc.lr = c->lr;
+    oc.weight_decay = c->weight_decay;
+    if (kind == ACTLAB_OPTIM_SGD) oc.momentum = c->momentum, oc.nesterov = c->nesterov;
+    r->optim = actlab_optim_config_validate(&oc, e, sizeof e) ? NULL : actlab_optim_new(&oc, groups, nb, e, sizeof e);
+    free(groups);
+    if (!r->optim) return fail(err, errlen, "%s", e);
+    if (actlab_schedule_parse(c->schedule ? c->schedule : "constant", c->lr, &r->schedule, e, sizeof e))
+        return fail(err, errlen, "--schedule: %s", e);
+    r->loader = actlab_loader_new(&r->train, c->batch, 1, 0, c->seed, e, sizeof e);
+    if (!r->loader) return fail(err, errlen, "%s", e);
+    actlab_schedule_resolve(&r->schedule, c->epochs, actlab_loader_batches(r->loader));
+    return 0;
+}
+
+static void progress(run *r, int64_t epoch, int64_t b, int64_t nb, double img_s, double loss, double acc, int final) {
+    if (!r->cfg->progress && !final) return;
+    double eta = img_s > 0 ? (double)(nb - b) * r->cfg->batch / img_s : 0;
+    fprintf(r->log, "%sepoch %lld/%d [%lld/%lld] %.0f img/s ETA %d:%02d loss %.4f acc %.2f%%%s",
+            r->cfg->progress ? "\r" : "", (long long)epoch + 1, r->cfg->epochs, (long long)b, (long long)nb, img_s,
+            (int)eta / 60, (int)eta % 60, loss, 100 * acc, final ? "" : "   ");
+    fflush(r->log);
+}
+
+int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, char *err, size_t errlen) {
+    run r;
+    memset(&r, 0, sizeof r);
+    r.cfg = cfg;
+    r.log = cfg->log ? cfg->log : stderr;
+    if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
+    int threads = omp_get_max_threads();
+    actlab_train_result res;
+    memset(&res, 0, sizeof res);
+    char path[4096], e[1024];
+    if (mkdir(cfg->out, 0755) != 0 && errno != EEXIST)
+        return fail(err, errlen, "cannot create run folder %s: %s", cfg->out, strerror(errno));
+    if (setup(&r, err, errlen)) {
+        run_free(&r);
+        return -1;
+    }
+    r.config = config_json(&r, threads);
+
+    /* Resume: the same run's checkpoint gives weights, optimiser state and position. */
+    int64_t epoch0 = 0, step = 0;
+    char *metrics = NULL;
+    snprintf(path, sizeof path, "%s/last.ckpt", cfg->out);
+    if (cfg->resume) {
+        actlab_checkpoint ck;
+        if (actlab_checkpoint_load(path, &ck, e, sizeof e)) {
+            run_free(&r);
+            return fail(err, errlen, "--resume: %s", e);
+        }
+        cJSON *then = cJSON_Parse(ck.config_json);
+        char what[512] = "its configuration is not JSON";
+        int ok = then && same_run(r.config, then, what, sizeof what) && ck.nparams == actlab_net_param_count(r.net) &&
+                 actlab_optim_state_load(r.optim, ck.optim_state, ck.optim_len, e, sizeof e) == 0;
+        cJSON_Delete(then);
+        if (ok) {
+            memcpy(actlab_net_params(r.net), ck.params, sizeof(float) * (size_t)ck.nparams);
+            epoch0 = ck.epoch, step = ck.step;
+        }
+        actlab_checkpoint_free(&ck);
+        if (!ok) {
+            run_free(&r);
+            return fail(err, errlen, "--resume: %s is not this run's checkpoint: %s", path, e[0] ? e : what);
+        }
+        /* keep the records of the epochs the checkpoint has */
+        snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
+        metrics = read_text(path);
+        char *s = metrics;
+        for (int64_t i = 0; s && i < epoch0; i++) s = strchr(s, '\n') ? strchr(s, '\n') + 1 : s + strlen(s);
+        if (s) *s = 0;
+    }
+    if (!metrics) metrics = calloc(1, 1);
+    char *cfg_text = cJSON_Print(r.config);
+    snprintf(path, sizeof path, "%s/config.json", cfg->out);
+    int rc = write_atomic(path, cfg_text, err, errlen);
+    free(cfg_text);
+
+    int64_t nb = actlab_loader_batches(r.loader);
+    double t_start = omp_get_wtime();
+    for (int64_t epoch = epoch0; epoch < cfg->epochs && !rc; epoch++) {
+        double t0 = omp_get_wtime(), loss_sum = 0, lr = 0;
+        int64_t seen = 0, correct = 0, b = 0;
+        const float *x;
+        const int32_t *y;
+        int n;
+        actlab_loader_start(r.loader, epoch, 0);
+        while (!rc && actlab_loader_next(r.loader, &x, &y, &n) == 1) {
+            int ok = 0;
+            rc = actlab_net_forward(r.net, x, n, 1, (uint64_t)step, err, errlen);
+            double loss = rc ? 0 : actlab_net_loss(r.net, y, n, &ok);
+            if (!rc && !isfinite(loss))
+                rc = fail(err, errlen, "epoch %lld batch %lld: the loss is %g; try a lower --lr (last good state: %s/last.ckpt)",
+                          (long long)epoch + 1, (long long)b + 1, loss, cfg->out);
+            if (!rc) rc = actlab_net_backward(r.net, n, err, errlen);
+            lr = actlab_schedule_lr(&r.schedule, step, nb);
+            if (!rc) rc = actlab_optim_step(r.optim, lr);
+            step++, b++;
+            loss_sum += loss * n, seen += n, correct += ok;
+            double dt = omp_get_wtime() - t0;
+            if (cfg->progress && (b % 8 == 0 || b == nb)) progress(&r, epoch, b, nb, seen / dt, loss_sum / seen, (double)correct / seen, 0);
+            if (cfg->stop_after && step >= cfg->stop_after) { /* as if killed: nothing more is written */
+                free(metrics);
+                run_free(&r);
+                return fail(err, errlen, "stopped after %lld steps (--stop-after)", (long long)step);
+            }
+        }
+        if (rc) break;
+        double seconds = omp_get_wtime() - t0;
+        res.train_loss = loss_sum / (double)seen, res.train_acc = (double)correct / (double)seen;
+        rc = evaluate(r.net, &r.test, cfg->batch, &res.test_loss, &res.test_acc, err, errlen);
+        if (rc) break;
+        progress(&r, epoch, nb, nb, (double)seen / seconds, res.train_loss, res.train_acc, 1);
+        fprintf(r.log, " | test loss %.4f acc %.2f%% (%.1f s)\n", res.test_loss, 100 * res.test_acc, seconds);
+
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddNumberToObject(m, "epoch", (double)epoch + 1);
+        cJSON_AddNumberToObject(m, "train_loss", res.train_loss);
+        cJSON_AddNumberToObject(m, "train_acc", res.train_acc);
+        cJSON_AddNumberToObject(m, "test_loss", res.test_loss);
+        cJSON_AddNumberToObject(m, "test_acc", res.test_acc);
+        cJSON_AddNumberToObject(m, "lr", lr);
+        cJSON_AddNumberToObject(m, "epoch_seconds", seconds);
+        cJSON_AddNumberToObject(m, "images_per_second", (double)seen / seconds);
+        cJSON_AddNumberToObject(m, "steps", (double)step);
+        char *line = cJSON_PrintUnformatted(m);
+        cJSON_Delete(m);
+        char *grown = realloc(metrics, strlen(metrics) + strlen(line) + 2);
+        if (!grown) {
+            free(line);
+            rc = fail(err, errlen, "out of memory");
+            break;
+        }
+        metrics = grown;
+        strcat(strcat(metrics, line), "\n");
+        free(line);
+        snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
+        rc = write_atomic(path, metrics, err, errlen);
+
+        /* the checkpoint: the state after this epoch */
+        size_t olen = actlab_optim_state_size(r.optim);
+        void *ostate = malloc(olen ? olen : 1);
+        char *ctext = cJSON_PrintUnformatted(r.config);
+        actlab_checkpoint ck = {.config_json = ctext, .epoch = epoch + 1, .batch = 0, .step = step, .seed = cfg->seed,
+                                .nparams = actlab_net_param_count(r.net), .params = actlab_net_params(r.net),
+                                .optim_len = olen, .optim_state = ostate};
+        snprintf(path, sizeof path, "%s/last.ckpt", cfg->out);
+        if (!rc && (!ostate || actlab_optim_state_save(r.optim, ostate)))
+            rc = fail(err, errlen, "cannot save the optimiser state");
+        if (!rc) rc = actlab_checkpoint_save(path, &ck, err, errlen);
+        free(ostate);
+        free(ctext);
+        res.epochs_done = (int)(epoch + 1);
+    }
+    res.seconds = omp_get_wtime() - t_start;
+    if (result) *result = res;
+    free(metrics);
+    run_free(&r);
+    return rc;
+}
+
+int actlab_test_checkpoint(const char *checkpoint, const char *data, int64_t test_subset, int threads,
+                           actlab_train_result *result, char *err, size_t errlen) {
+    actlab_checkpoint ck;
+    char e[1024];
+    if (actlab_checkpoint_load(checkpoint, &ck, err, errlen)) return -1;
+    if (threads > 0) omp_set_num_threads(threads);
+    cJSON *cfg = cJSON_Parse(ck.config_json);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(cfg, "model"), *act = cJSON_GetObjectItemCaseSensitive(cfg, "act");
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(cfg, "act_per_channel");
+    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(cfg, "normalise_mean");
+    const cJSON *sd = cJSON_GetObjectItemCaseSensitive(cfg, "normalise_std");
+    const cJSON *dspec = cJSON_GetObjectItemCaseSensitive(cfg, "data");
+    int rc = 0;
+    actlab_dataset test;
+    memset(&test, 0, sizeof test);
+    actlab_net *net = NULL;
+    if (!cJSON_IsString(model) || !cJSON_IsString(act) || !cJSON_IsArray(mean) || !cJSON_IsArray(sd)) {
+        rc = fail(err, errlen, "%s: its configuration lacks the model, activation or normalisation", checkpoint);
+        goto done;
+    }
+    if (actlab_data_open(data ? data : dspec->valuestring, NULL, &test, e, sizeof e)) {
+        rc = fail(err, errlen, "%s", e);
+        goto done;
+    }
+    if (test_subset) actlab_dataset_subset(&test, test_subset);
+    double m[16] = {0}, s[16] = {0};
+    if (cJSON_GetArraySize(mean) != test.channels || test.channels > 16) {
+        rc = fail(err, errlen, "%s was trained on %d-channel data, %s has %d channels", checkpoint,
+                  cJSON_GetArraySize(mean), test.source, test.channels);
+        goto done;
+    }
+    for (int ch = 0; ch < test.channels; ch++)
+        m[ch] = cJSON_GetArrayItem(mean, ch)->valuedouble, s[ch] = cJSON_GetArrayItem(sd, ch)->valuedouble;
+    actlab_dataset_normalise(&test, m, s);
+    actlab_net_options o = actlab_net_options_default();
+    o.channels = test.channels, o.height = test.height, o.width = test.width, o.classes = test.classes;
+    o.act = act->valuestring;
+    o.act_per_channel = cJSON_IsTrue(pc);
+    net = actlab_net_load(model->valuestring, &o, e, sizeof e);
+    if (!net) {
+        rc = fail(err, errlen, "%s", e);
+        goto done;
+    }
+    if (actlab_net_param_count(net) != ck.nparams) {
+        rc = fail(err, errlen, "%s holds %lld parameters but %s on this data has %lld", checkpoint,
+                  (long long)ck.nparams, model->valuestring, (long long)actlab_net_param_count(net));
+        goto done;
+    }
+    memcpy(actlab_net_params(net), ck.params, sizeof(float) * (size_t)ck.nparams);
+    actlab_train_result res;
+    memset(&res, 0, sizeof res);
+    rc = evaluate(net, &test, 128, &res.test_loss, &res.test_acc, err, errlen);
+    if (result) *result = res;
+done:
+    actlab_net_free(net);
+    actlab_dataset_free(&test);
+    cJSON_Delete(cfg);
+    actlab_checkpoint_free(&ck);
+    return rc;
+}
