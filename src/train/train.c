@@ -320,8 +320,9 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
             rc = actlab_net_forward(r.net, x, n, 1, (uint64_t)step, err, errlen);
             double loss = rc ? 0 : actlab_net_loss(r.net, y, n, &ok);
             if (!rc && !isfinite(loss))
-                rc = fail(err, errlen, "epoch %lld batch %lld: the loss is %g; try a lower --lr (last good state: %s/last.ckpt)",
-                          (long long)epoch + 1, (long long)b + 1, loss, cfg->out);
+                rc = fail(err, errlen, "epoch %lld batch %lld: the loss is %s; try a lower --lr (%s)", (long long)epoch + 1,
+                          (long long)b + 1, isnan(loss) ? "NaN" : "infinite",
+                          epoch > 0 ? "the last good state is in last.ckpt of the run folder" : "no epoch finished, so no checkpoint");
             if (!rc) rc = actlab_net_backward(r.net, n, err, errlen);
             lr = actlab_schedule_lr(&r.schedule, step, nb);
             if (!rc) rc = actlab_optim_step(r.optim, lr);
