@@ -280,9 +280,12 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
             return fail(err, errlen, "--resume: %s", e);
         }
         cJSON *then = cJSON_Parse(ck.config_json);
-        char what[512] = "its configuration is not JSON";
-        int ok = then && same_run(r.config, then, what, sizeof what) && ck.nparams == actlab_net_param_count(r.net) &&
-                 actlab_optim_state_load(r.optim, ck.optim_state, ck.optim_len, e, sizeof e) == 0;
+        char what[1024] = "its configuration is not JSON";
+        int ok = then && same_run(r.config, then, what, sizeof what);
+        if (ok && ck.nparams != actlab_net_param_count(r.net))
+            ok = 0, snprintf(what, sizeof what, "it holds %lld parameters, the net has %lld", (long long)ck.nparams,
+                             (long long)actlab_net_param_count(r.net));
+        if (ok && actlab_optim_state_load(r.optim, ck.optim_state, ck.optim_len, what, sizeof what)) ok = 0;
         cJSON_Delete(then);
         if (ok) {
             memcpy(actlab_net_params(r.net), ck.params, sizeof(float) * (size_t)ck.nparams);
@@ -291,7 +294,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
         actlab_checkpoint_free(&ck);
         if (!ok) {
             run_free(&r);
-            return fail(err, errlen, "--resume: %s is not this run's checkpoint: %s", path, e[0] ? e : what);
+            return fail(err, errlen, "--resume: %s is not this run's checkpoint: %s", path, what);
         }
         /* keep the records of the epochs the checkpoint has */
         snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
