@@ -45,6 +45,12 @@ check "resuming with another activation is refused" test $rc -ne 0 -a -n "$(grep
 $A train $run --act prelu --act-per-channel --epochs 1 --out "$tmp/p" >/dev/null 2>&1
 check "prelu per channel trains" test -f "$tmp/p/last.ckpt"
 
+# the autoencoder trains on reconstruction error (MSE), without accuracy
+$A train --model autoencoder --subset 2000 --test-subset 500 --epochs 2 --lr 0.01 --threads 1 --out "$tmp/ae" >/dev/null 2>&1
+check "autoencoder: reconstruction error falls" python3 -c '
+import json,sys; m=[json.loads(l) for l in open(sys.argv[1])]
+assert len(m)==2 and m[1]["test_loss"] < m[0]["test_loss"] and "test_acc" not in m[0], m' "$tmp/ae/metrics.jsonl"
+
 # errors: clear message, non-zero exit, nothing half-written
 err=$($A train $run --lr abc --out "$tmp/x" 2>&1); rc=$?
 check "bad --lr exits 2" test $rc -eq 2 -a -n "$(grep -- '--lr expects' <<<"$err")"

@@ -46,6 +46,7 @@ actlab_train_config actlab_train_config_default(void);
 
 typedef struct actlab_train_result {
     int epochs_done;
+    int autoencoder;          /* losses are reconstruction MSE; there is no accuracy */
     double train_loss, train_acc, test_loss, test_acc, seconds;
 } actlab_train_result;
 

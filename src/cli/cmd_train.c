@@ -84,8 +84,12 @@ int cmd_train(int argc, char **argv) {
         cli_fail("train", "%s", err);
         return 1;
     }
-    printf("trained %s with %s on %s: %d epochs in %.1f s; test accuracy %.2f%%, test loss %.4f; records in %s/\n",
-           model, act, c.data, r.epochs_done, r.seconds, 100 * r.test_acc, r.test_loss, c.out);
+    if (r.autoencoder)
+        printf("trained %s with %s on %s: %d epochs in %.1f s; test reconstruction MSE %.5f; records in %s/\n", model,
+               act, c.data, r.epochs_done, r.seconds, r.test_loss, c.out);
+    else
+        printf("trained %s with %s on %s: %d epochs in %.1f s; test accuracy %.2f%%, test loss %.4f; records in %s/\n",
+               model, act, c.data, r.epochs_done, r.seconds, 100 * r.test_acc, r.test_loss, c.out);
     return 0;
 }
 
@@ -112,6 +116,7 @@ int cmd_test(int argc, char **argv) {
         cli_fail("test", "%s", err);
         return 1;
     }
-    printf("%s: test loss %.4f, accuracy %.2f%%\n", ckpt, r.test_loss, 100 * r.test_acc);
+    if (r.autoencoder) printf("%s: test reconstruction MSE %.5f\n", ckpt, r.test_loss);
+    else printf("%s: test loss %.4f, accuracy %.2f%%\n", ckpt, r.test_loss, 100 * r.test_acc);
     return 0;
 }

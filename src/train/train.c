@@ -114,8 +114,10 @@ static int evaluate(actlab_net *net, const actlab_dataset *d, int batch, double 
     size_t per = (size_t)d->channels * d->height * d->width;
     for (int64_t i = 0; i < d->count; i += batch) {
         int n = (int)(d->count - i < batch ? d->count - i : batch), ok = 0;
-        if (actlab_net_forward(net, d->images + i * per, n, 0, 0, err, errlen)) return -1;
-        total += actlab_net_loss(net, d->labels + i, n, &ok) * n;
+        const float *x = d->images + i * per;
+        if (actlab_net_forward(net, x, n, 0, 0, err, errlen)) return -1;
+        /* an autoencoder's loss is its reconstruction error; it has no accuracy */
+        total += (actlab_net_is_autoencoder(net) ? actlab_net_loss_mse(net, x, n) : actlab_net_loss(net, d->labels + i, n, &ok)) * n;
         correct += ok;
     }
     *loss = total / (double)d->count;
@@ -201,7 +203,6 @@ static int setup(run *r, char *err, size_t errlen) {
     o.act_per_channel = c->act_per_channel;
     r->net = actlab_net_load(c->model, &o, e, sizeof e);
     if (!r->net) return fail(err, errlen, "%s", e);
-    if (actlab_net_is_autoencoder(r->net)) return fail(err, errlen, "%s is an autoencoder (loss=mse): training it is not wired yet", c->model);
     actlab_net_init(r->net, c->seed);
 
     /* One optimiser group per parameter block: learnable activation parameters
@@ -245,9 +246,11 @@ static int setup(run *r, char *err, size_t errlen) {
 static void progress(run *r, int64_t epoch, int64_t b, int64_t nb, double img_s, double loss, double acc, int final) {
     if (!r->cfg->progress && !final) return;
     double eta = img_s > 0 ? (double)(nb - b) * r->cfg->batch / img_s : 0;
-    fprintf(r->log, "%sepoch %lld/%d [%lld/%lld] %.0f img/s ETA %d:%02d loss %.4f acc %.2f%%%s",
+    char accuracy[32] = "";
+    if (!actlab_net_is_autoencoder(r->net)) snprintf(accuracy, sizeof accuracy, " acc %.2f%%", 100 * acc);
+    fprintf(r->log, "%sepoch %lld/%d [%lld/%lld] %.0f img/s ETA %d:%02d loss %.4f%s%s",
             r->cfg->progress ? "\r" : "", (long long)epoch + 1, r->cfg->epochs, (long long)b, (long long)nb, img_s,
-            (int)eta / 60, (int)eta % 60, loss, 100 * acc, final ? "" : "   ");
+            (int)eta / 60, (int)eta % 60, loss, accuracy, final ? "" : "   ");
     fflush(r->log);
 }
 
@@ -310,6 +313,8 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
     free(cfg_text);
 
     int64_t nb = actlab_loader_batches(r.loader);
+    int autoencoder = actlab_net_is_autoencoder(r.net);
+    res.autoencoder = autoencoder;
     double t_start = omp_get_wtime();
     for (int64_t epoch = epoch0; epoch < cfg->epochs && !rc; epoch++) {
         double t0 = omp_get_wtime(), loss_sum = 0, lr = 0;
@@ -321,7 +326,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
         while (!rc && actlab_loader_next(r.loader, &x, &y, &n) == 1) {
             int ok = 0;
             rc = actlab_net_forward(r.net, x, n, 1, (uint64_t)step, err, errlen);
-            double loss = rc ? 0 : actlab_net_loss(r.net, y, n, &ok);
+            double loss = rc ? 0 : autoencoder ? actlab_net_loss_mse(r.net, x, n) : actlab_net_loss(r.net, y, n, &ok);
             if (!rc && !isfinite(loss))
                 rc = fail(err, errlen, "epoch %lld batch %lld: the loss is %s; try a lower --lr (%s)", (long long)epoch + 1,
                           (long long)b + 1, isnan(loss) ? "NaN" : "infinite",
@@ -345,14 +350,15 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
         rc = evaluate(r.net, &r.test, cfg->batch, &res.test_loss, &res.test_acc, err, errlen);
         if (rc) break;
         progress(&r, epoch, nb, nb, (double)seen / seconds, res.train_loss, res.train_acc, 1);
-        fprintf(r.log, " | test loss %.4f acc %.2f%% (%.1f s)\n", res.test_loss, 100 * res.test_acc, seconds);
+        if (autoencoder) fprintf(r.log, " | test reconstruction MSE %.5f (%.1f s)\n", res.test_loss, seconds);
+        else fprintf(r.log, " | test loss %.4f acc %.2f%% (%.1f s)\n", res.test_loss, 100 * res.test_acc, seconds);
 
         cJSON *m = cJSON_CreateObject();
         cJSON_AddNumberToObject(m, "epoch", (double)epoch + 1);
         cJSON_AddNumberToObject(m, "train_loss", res.train_loss);
-        cJSON_AddNumberToObject(m, "train_acc", res.train_acc);
+        if (!autoencoder) cJSON_AddNumberToObject(m, "train_acc", res.train_acc);
         cJSON_AddNumberToObject(m, "test_loss", res.test_loss);
-        cJSON_AddNumberToObject(m, "test_acc", res.test_acc);
+        if (!autoencoder) cJSON_AddNumberToObject(m, "test_acc", res.test_acc);
         cJSON_AddNumberToObject(m, "lr", lr);
         cJSON_AddNumberToObject(m, "epoch_seconds", seconds);
         cJSON_AddNumberToObject(m, "images_per_second", (double)seen / seconds);
@@ -444,6 +450,7 @@ int actlab_test_checkpoint(const char *checkpoint, const char *data, int64_t tes
     memcpy(actlab_net_params(net), ck.params, sizeof(float) * (size_t)ck.nparams);
     actlab_train_result res;
     memset(&res, 0, sizeof res);
+    res.autoencoder = actlab_net_is_autoencoder(net);
     rc = evaluate(net, &test, 128, &res.test_loss, &res.test_acc, err, errlen);
     if (result) *result = res;
 done:
