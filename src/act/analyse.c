@@ -111,7 +111,7 @@ static int deep_scale(const actlab_act_cfg *cfg, int depth, int width, actlab_an
     float *g = malloc(sizeof(float) * act), *gh = malloc(sizeof(float) * act);
     if (!w || !h || !y || !g || !gh) {
         free(w); free(h); free(y); free(g); free(gh);
-        return act_error(err, errlen, "out of memory");
+        return actlab_errorf(err, errlen, "out of memory");
     }
     float sd = sqrtf(2.0f / (float)width);
     actlab_noise_fill(w, (int64_t)(wsz * depth), ACTLAB_NOISE_NORMAL, 42, 1, 0);

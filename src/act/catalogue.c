@@ -8,7 +8,6 @@
  */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +18,6 @@
 static const actlab_act *user_entries[MAX_USER];
 static int user_count;
 
-int act_error(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int actlab_act_count(void) { return act_builtin_count + user_count; }
 
@@ -65,9 +55,9 @@ const actlab_act *actlab_act_find(const char *name) {
 
 int act_catalogue_add(const actlab_act *a, char *err, size_t errlen) {
     if (actlab_act_find(a->name))
-        return act_error(err, errlen, "a function named '%s' already exists", a->name);
+        return actlab_errorf(err, errlen, "a function named '%s' already exists", a->name);
     if (user_count == MAX_USER)
-        return act_error(err, errlen, "too many user functions (at most %d)", MAX_USER);
+        return actlab_errorf(err, errlen, "too many user functions (at most %d)", MAX_USER);
     user_entries[user_count++] = a;
     return 0;
 }
@@ -146,13 +136,13 @@ int actlab_act_set(actlab_act_cfg *cfg, const char *key, double value, char *err
     if (k < 0) {
         char names[128];
         param_names(a, names, sizeof names);
-        return act_error(err, errlen, "%s has no parameter '%s' (its parameters: %s)", a->name, key, names);
+        return actlab_errorf(err, errlen, "%s has no parameter '%s' (its parameters: %s)", a->name, key, names);
     }
     const actlab_param_info *pi = &a->param[k];
     if (!(value >= pi->lo && value <= pi->hi))
-        return act_error(err, errlen, "parameter %s of %s must be in [%g, %g], got %g", key, a->name, pi->lo, pi->hi, value);
+        return actlab_errorf(err, errlen, "parameter %s of %s must be in [%g, %g], got %g", key, a->name, pi->lo, pi->hi, value);
     if (pi->integer && value != floor(value))
-        return act_error(err, errlen, "parameter %s of %s must be a whole number, got %g", key, a->name, value);
+        return actlab_errorf(err, errlen, "parameter %s of %s must be a whole number, got %g", key, a->name, value);
     cfg->p[k] = (float)value;
     return 0;
 }
@@ -168,7 +158,7 @@ static int check_combination(const actlab_act_cfg *cfg, char *err, size_t errlen
     double p[ACTLAB_ACT_MAX_PARAMS];
     for (int k = 0; k < ACTLAB_ACT_MAX_PARAMS; k++) p[k] = cfg->p[k];
     const char *why = cfg->act->check(p);
-    return why ? act_error(err, errlen, "%s: %s", cfg->act->name, why) : 0;
+    return why ? actlab_errorf(err, errlen, "%s: %s", cfg->act->name, why) : 0;
 }
 
 static int parse_expr_spec(const char *spec, actlab_act_cfg *out, char *err, size_t errlen) {
@@ -177,7 +167,7 @@ static int parse_expr_spec(const char *spec, actlab_act_cfg *out, char *err, siz
         const char *body = spec + 5;
         size_t elen = strcspn(body, ";");
         char *expr = malloc(elen + 1);
-        if (!expr) return act_error(err, errlen, "out of memory");
+        if (!expr) return actlab_errorf(err, errlen, "out of memory");
         memcpy(expr, body, elen);
         expr[elen] = 0;
         a = actlab_act_define(spec, expr, body[elen] ? body + elen + 1 : NULL, err, errlen);
@@ -189,12 +179,12 @@ static int parse_expr_spec(const char *spec, actlab_act_cfg *out, char *err, siz
 }
 
 int actlab_act_parse(const char *spec, actlab_act_cfg *out, char *err, size_t errlen) {
-    if (!spec || !*spec) return act_error(err, errlen, "empty activation name");
+    if (!spec || !*spec) return actlab_errorf(err, errlen, "empty activation name");
     if (strncmp(spec, "expr:", 5) == 0) return parse_expr_spec(spec, out, err, errlen);
 
     size_t nlen = strcspn(spec, ":");
     char name[128];
-    if (nlen >= sizeof name) return act_error(err, errlen, "activation name too long: '%.40s...'", spec);
+    if (nlen >= sizeof name) return actlab_errorf(err, errlen, "activation name too long: '%.40s...'", spec);
     memcpy(name, spec, nlen);
     name[nlen] = 0;
     const actlab_act *a = actlab_act_find(name);
@@ -204,7 +194,7 @@ int actlab_act_parse(const char *spec, actlab_act_cfg *out, char *err, size_t er
         char hint[200] = "";
         for (int i = 0; i < ns; i++)
             snprintf(hint + strlen(hint), sizeof hint - strlen(hint), "%s%s", i ? ", " : "; did you mean ", sugg[i]);
-        return act_error(err, errlen, "unknown activation '%s'%s%s ('actlab list' shows all)", name, hint, ns ? "?" : "");
+        return actlab_errorf(err, errlen, "unknown activation '%s'%s%s ('actlab list' shows all)", name, hint, ns ? "?" : "");
     }
     set_defaults(out, a);
 
@@ -213,17 +203,17 @@ int actlab_act_parse(const char *spec, actlab_act_cfg *out, char *err, size_t er
     while (*s) {
         size_t ilen = strcspn(s, ",");
         char item[128];
-        if (ilen >= sizeof item) return act_error(err, errlen, "parameter setting too long in '%s'", spec);
+        if (ilen >= sizeof item) return actlab_errorf(err, errlen, "parameter setting too long in '%s'", spec);
         memcpy(item, s, ilen);
         item[ilen] = 0;
         char *eq = strchr(item, '=');
         if (!eq || eq == item)
-            return act_error(err, errlen, "bad parameter setting '%s' in '%s': expected KEY=VALUE", item, spec);
+            return actlab_errorf(err, errlen, "bad parameter setting '%s' in '%s': expected KEY=VALUE", item, spec);
         *eq = 0;
         char *end;
         double v = strtod(eq + 1, &end);
         if (end == eq + 1 || *end || isnan(v))
-            return act_error(err, errlen, "bad value '%s' for parameter %s of %s: expected a number", eq + 1, item, a->name);
+            return actlab_errorf(err, errlen, "bad value '%s' for parameter %s of %s: expected a number", eq + 1, item, a->name);
         if (actlab_act_set(out, item, v, err, errlen)) return -1;
         s += ilen;
         if (*s == ',') s++;

@@ -55,13 +55,13 @@ static void piece_params(const actlab_act_call *c, int64_t channel, float *p) {
 }
 
 static int check_call(const actlab_act_call *c, int64_t n, char *err, size_t errlen) {
-    if (!c->cfg.act) return act_error(err, errlen, "no activation function set");
-    if (n < 0) return act_error(err, errlen, "negative element count %lld", (long long)n);
+    if (!c->cfg.act) return actlab_errorf(err, errlen, "no activation function set");
+    if (n < 0) return actlab_errorf(err, errlen, "negative element count %lld", (long long)n);
     if (per_channel(c) && (c->inner <= 0 || n % (c->channels * c->inner) != 0))
-        return act_error(err, errlen, "%lld elements do not divide into %lld channels x %lld", (long long)n,
+        return actlab_errorf(err, errlen, "%lld elements do not divide into %lld channels x %lld", (long long)n,
                          (long long)c->channels, (long long)c->inner);
     if ((c->cfg.act->flags & ACTLAB_ACT_RANDOM) && c->training && !c->noise)
-        return act_error(err, errlen, "%s draws noise in training: the call needs a noise buffer of n floats",
+        return actlab_errorf(err, errlen, "%s draws noise in training: the call needs a noise buffer of n floats",
                          c->cfg.act->name);
     return 0;
 }
@@ -84,7 +84,7 @@ int actlab_act_forward(const actlab_act_call *c, float *y, const float *x, int64
     const actlab_act *a = c->cfg.act;
     int64_t np;
     piece *pieces = plan_pieces(c, n, &np);
-    if (!pieces) return act_error(err, errlen, "out of memory");
+    if (!pieces) return actlab_errorf(err, errlen, "out of memory");
     int noisy = (a->flags & ACTLAB_ACT_RANDOM) && c->training;
     int threads = thread_count(c, n);
 
@@ -106,7 +106,7 @@ int actlab_act_backward(const actlab_act_call *c, float *dx, const float *dy, co
     if (check_call(c, n, err, errlen)) return -1;
     const actlab_act *a = c->cfg.act;
     if ((a->flags & ACTLAB_ACT_FROM_Y) ? !y : !x)
-        return act_error(err, errlen, "%s backward needs %s", a->name, (a->flags & ACTLAB_ACT_FROM_Y) ? "y" : "x");
+        return actlab_errorf(err, errlen, "%s backward needs %s", a->name, (a->flags & ACTLAB_ACT_FROM_Y) ? "y" : "x");
     int64_t np;
     piece *pieces = plan_pieces(c, n, &np);
     int want_dp = c->param_grad && actlab_act_has_learnable(a);
@@ -114,7 +114,7 @@ int actlab_act_backward(const actlab_act_call *c, float *dx, const float *dy, co
     if (!pieces || (want_dp && !partial)) {
         free(pieces);
         free(partial);
-        return act_error(err, errlen, "out of memory");
+        return actlab_errorf(err, errlen, "out of memory");
     }
     int noisy = (a->flags & ACTLAB_ACT_RANDOM) && c->training;
     int threads = thread_count(c, n);

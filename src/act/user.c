@@ -279,7 +279,7 @@ static int parse_param_list(const char *s, user_param *out, int *np, char *err, 
             depth += (s[end] == '[') - (s[end] == ']');
         char item[256];
         if (end - start >= sizeof item)
-            return act_error(err, errlen, "parameters, column %zu: declaration too long", start + 1);
+            return actlab_errorf(err, errlen, "parameters, column %zu: declaration too long", start + 1);
         memcpy(item, s + start, end - start);
         item[end - start] = 0;
         cursor c = {item, 0, 0, msg, sizeof msg};
@@ -294,7 +294,7 @@ static int parse_param_list(const char *s, user_param *out, int *np, char *err, 
             size_t pos = c.i;
             if (parse_decl(&c, learnable, &p) ||
                 add_param(&c, pos, out, np, ACTLAB_ACT_MAX_PARAMS, &p, 0))
-                return act_error(err, errlen, "parameters, column %zu: %s", start + c.errpos + 1, msg);
+                return actlab_errorf(err, errlen, "parameters, column %zu: %s", start + c.errpos + 1, msg);
         }
         start = s[end] ? end + 1 : end;
     }
@@ -311,7 +311,7 @@ const actlab_act *actlab_act_define(const char *name, const char *expr, const ch
         if (iscntrl((unsigned char)*s)) bad = "function name contains a control character";
     if (!bad && !expr) bad = "no formula given";
     if (bad) {
-        act_error(err, errlen, "%s", bad);
+        actlab_errorf(err, errlen, "%s", bad);
         return NULL;
     }
     user_param ps[ACTLAB_ACT_MAX_PARAMS];
@@ -320,8 +320,8 @@ const actlab_act *actlab_act_define(const char *name, const char *expr, const ch
     fx_error fe;
     actlab_act *a = entry_build(name, expr, ps, np, "defined on the command line", &fe);
     if (!a) {
-        if (fe.col > 0) act_error(err, errlen, "column %d: %s", fe.col, fe.msg);
-        else act_error(err, errlen, "%s", fe.msg);
+        if (fe.col > 0) actlab_errorf(err, errlen, "column %d: %s", fe.col, fe.msg);
+        else actlab_errorf(err, errlen, "%s", fe.msg);
         return NULL;
     }
     if (act_catalogue_add(a, err, errlen)) {
@@ -349,8 +349,8 @@ typedef struct loader {
 } loader;
 
 static int load_error(loader *ld, int line, size_t col, const char *msg) {
-    if (col > 0) return act_error(ld->err, ld->errlen, "%s:%d:%zu: %s", ld->path, line, col, msg);
-    return act_error(ld->err, ld->errlen, "%s:%d: %s", ld->path, line, msg);
+    if (col > 0) return actlab_errorf(ld->err, ld->errlen, "%s:%d:%zu: %s", ld->path, line, col, msg);
+    return actlab_errorf(ld->err, ld->errlen, "%s:%d: %s", ld->path, line, msg);
 }
 
 static int same_name(const char *a, const char *b) {
@@ -454,7 +454,7 @@ static int load_line(loader *ld, char *line, int lineno) {
 
 int actlab_act_load_file(const char *path, char *err, size_t errlen) {
     FILE *fp = fopen(path, "r");
-    if (!fp) return act_error(err, errlen, "%s: %s", path, strerror(errno));
+    if (!fp) return actlab_errorf(err, errlen, "%s: %s", path, strerror(errno));
     loader ld = {.path = path, .err = err, .errlen = errlen};
     char *line = NULL;
     size_t cap = 0;
@@ -469,7 +469,7 @@ int actlab_act_load_file(const char *path, char *err, size_t errlen) {
         line[strcspn(line, "#\r\n")] = 0;
         rc = load_line(&ld, line, lineno);
     }
-    if (rc == 0 && ferror(fp)) rc = act_error(err, errlen, "%s: %s", path, strerror(errno));
+    if (rc == 0 && ferror(fp)) rc = actlab_errorf(err, errlen, "%s: %s", path, strerror(errno));
     free(line);
     fclose(fp);
 

@@ -10,11 +10,11 @@
  * what is accepted and the help text come from the table.
  */
 #define _DEFAULT_SOURCE /* POSIX and Linux calls (stat, pthread_sigmask, madvise) even under -std=c11 */
+#include "util/error.h"
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +24,6 @@
 
 #define PATH_LEN 4096
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 typedef struct data_format data_format;
 struct data_format {
@@ -113,8 +104,8 @@ void actlab_dataset_free(actlab_dataset *d) {
 int actlab_data_open(const char *spec, actlab_dataset *train, actlab_dataset *test, char *err, size_t errlen) {
     if (train) memset(train, 0, sizeof *train);
     if (test) memset(test, 0, sizeof *test);
-    if (!train && !test) return fail(err, errlen, "actlab_data_open: nothing to load (train and test are both NULL)");
-    if (!spec || !*spec) return fail(err, errlen, "empty data set specification");
+    if (!train && !test) return actlab_errorf(err, errlen, "actlab_data_open: nothing to load (train and test are both NULL)");
+    if (!spec || !*spec) return actlab_errorf(err, errlen, "empty data set specification");
     const char *colon = strchr(spec, ':');
     size_t plen = colon ? (size_t)(colon - spec) : strlen(spec);
     const data_format *fmt = NULL;
@@ -124,11 +115,11 @@ int actlab_data_open(const char *spec, actlab_dataset *train, actlab_dataset *te
     if (fmt) {
         if (colon) {
             dir = colon + 1;
-            if (!*dir) return fail(err, errlen, "'%s': expected a directory after '%s:'", spec, fmt->prefix);
+            if (!*dir) return actlab_errorf(err, errlen, "'%s': expected a directory after '%s:'", spec, fmt->prefix);
         } else if (fmt->default_dir) {
             dir = fmt->default_dir;
         } else {
-            return fail(err, errlen, "'%s' needs the directory its files are in: %s:DIR", spec, fmt->prefix);
+            return actlab_errorf(err, errlen, "'%s' needs the directory its files are in: %s:DIR", spec, fmt->prefix);
         }
     } else if (is_dir(spec)) {
         fmt = &bare_dir;
@@ -137,14 +128,14 @@ int actlab_data_open(const char *spec, actlab_dataset *train, actlab_dataset *te
         char list[512];
         accepted_list(list, sizeof list);
         if (colon) /* a directory whose name has a ':' is caught by is_dir above */
-            return fail(err, errlen, "unknown data set '%.*s' in '%s'; accepted: %s", (int)plen, spec, spec, list);
-        return fail(err, errlen, "'%s' is neither a known data set nor a directory; accepted: %s", spec, list);
+            return actlab_errorf(err, errlen, "unknown data set '%.*s' in '%s'; accepted: %s", (int)plen, spec, spec, list);
+        return actlab_errorf(err, errlen, "'%s' is neither a known data set nor a directory; accepted: %s", spec, list);
     }
     if (!is_dir(dir)) {
         int e = errno;
         if (fmt->install && dir == fmt->default_dir)
-            return fail(err, errlen, "%s: %s data set not found (%s); %s", dir, fmt->prefix, strerror(e), fmt->install);
-        return fail(err, errlen, "%s: not a directory (%s)", dir, access(dir, F_OK) ? strerror(e) : "a file");
+            return actlab_errorf(err, errlen, "%s: %s data set not found (%s); %s", dir, fmt->prefix, strerror(e), fmt->install);
+        return actlab_errorf(err, errlen, "%s: not a directory (%s)", dir, access(dir, F_OK) ? strerror(e) : "a file");
     }
     if (fmt->open(fmt, dir, train, test, err, errlen)) {
         actlab_dataset_free(train);
@@ -169,10 +160,10 @@ static int find_idx(char *out, const char *dir, const char *split, const char *k
                                         "%s/%s-%s.%s-ubyte"};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         int w = snprintf(out, PATH_LEN, forms[i], dir, split, kind, dims);
-        if (w < 0 || w >= PATH_LEN) return fail(err, errlen, "%s: directory name too long", dir);
+        if (w < 0 || w >= PATH_LEN) return actlab_errorf(err, errlen, "%s: directory name too long", dir);
         if (access(out, F_OK) == 0) return 0;
     }
-    return fail(err, errlen, "%s: no %s %s file: expected %s-%s-%s-ubyte or %s-%s.%s-ubyte, with or without .gz", dir,
+    return actlab_errorf(err, errlen, "%s: no %s %s file: expected %s-%s-%s-ubyte or %s-%s.%s-ubyte, with or without .gz", dir,
                 split, kind, split, kind, dims, split, kind, dims);
 }
 

@@ -10,9 +10,9 @@
  * exactly what the header announces.
  */
 #define _DEFAULT_SOURCE /* POSIX and Linux calls (stat, pthread_sigmask, madvise) even under -std=c11 */
+#include "util/error.h"
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +27,6 @@
 #define IDX_MAX_PIXELS (1ull << 33)  /* 32 GiB of floats: beyond that the header is lying */
 #define IDX_CHUNK (1u << 20)         /* bytes per gzread: bounded memory besides the result */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Large arrays on transparent huge pages where the system allows it: filling
  * 188 MB of Fashion-MNIST floats otherwise costs ~46000 page faults, which
@@ -55,13 +46,13 @@ static void *alloc_big(size_t bytes) {
 static gzFile open_gz(const char *path, char *err, size_t errlen) {
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* gzopen would open it and fail on read */
-        fail(err, errlen, "%s: is a directory, expected an IDX file", path);
+        actlab_errorf(err, errlen, "%s: is a directory, expected an IDX file", path);
         return NULL;
     }
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f) {
-        fail(err, errlen, "cannot open %s: %s", path, errno ? strerror(errno) : "out of memory");
+        actlab_errorf(err, errlen, "cannot open %s: %s", path, errno ? strerror(errno) : "out of memory");
         return NULL;
     }
     gzbuffer(f, 1u << 18); /* the default 8 KiB makes inflating the files noticeably slower */
@@ -84,7 +75,7 @@ static int read_all(gzFile f, const char *path, unsigned char *buf, size_t n, si
             if (code == Z_ERRNO) msg = strerror(errno);
             else if (!strncmp(msg, path, strlen(path)) && !strncmp(msg + strlen(path), ": ", 2))
                 msg += strlen(path) + 2; /* zlib prefixes the path; we already name it */
-            return fail(err, errlen, "%s: read error: %s", path, msg);
+            return actlab_errorf(err, errlen, "%s: read error: %s", path, msg);
         }
         if (r == 0) break;
         *got += (size_t)r;
@@ -103,17 +94,17 @@ static int read_header(gzFile f, const char *path, uint32_t want, uint32_t *dims
     size_t need = 4 + 4 * (size_t)ndims, got;
     const char *what = ndims == 3 ? "IDX unsigned bytes, 3 dimensions" : "IDX unsigned bytes, 1 dimension";
     if (read_all(f, path, h, need, &got, err, errlen)) return -1;
-    if (got == 0) return fail(err, errlen, "%s: empty file, expected an IDX header (magic 0x%08x, %s)", path, want, what);
+    if (got == 0) return actlab_errorf(err, errlen, "%s: empty file, expected an IDX header (magic 0x%08x, %s)", path, want, what);
     if (got >= 4 && be32(h) != want) {
         uint32_t m = be32(h);
         const char *hint = "";
         if (m == IDX_LABELS_MAGIC) hint = "; this looks like a labels file";
         else if (m == IDX_IMAGES_MAGIC) hint = "; this looks like an images file";
         else if ((m >> 16) == 0x1f8b) hint = "; this looks like a file gzip'd twice";
-        return fail(err, errlen, "%s: bad magic number 0x%08x, expected 0x%08x (%s)%s", path, m, want, what, hint);
+        return actlab_errorf(err, errlen, "%s: bad magic number 0x%08x, expected 0x%08x (%s)%s", path, m, want, what, hint);
     }
     if (got < need)
-        return fail(err, errlen, "%s: truncated header: expected %zu bytes (magic number and %u dimension%s), file has %zu",
+        return actlab_errorf(err, errlen, "%s: truncated header: expected %zu bytes (magic number and %u dimension%s), file has %zu",
                     path, need, ndims, ndims == 1 ? "" : "s", got);
     for (unsigned i = 0; i < ndims; i++) dims[i] = be32(h + 4 + 4 * i);
     return 0;
@@ -128,7 +119,7 @@ static int check_end(gzFile f, const char *path, const char *what, char *err, si
         total += got;
     } while (got == sizeof extra && total < (1u << 24));
     if (total)
-        return fail(err, errlen, "%s: %s%zu bytes of data after the %s the header announces; wrong or damaged file?",
+        return actlab_errorf(err, errlen, "%s: %s%zu bytes of data after the %s the header announces; wrong or damaged file?",
                     path, total >= (1u << 24) ? "more than " : "", total, what);
     return 0;
 }
@@ -142,23 +133,23 @@ static int load_images(actlab_dataset *out, const char *path, char *err, size_t 
     if (read_header(f, path, IDX_IMAGES_MAGIC, dims, err, errlen)) goto fail;
     uint32_t count = dims[0], h = dims[1], w = dims[2];
     if (count == 0) {
-        fail(err, errlen, "%s: header says 0 images; expected at least one", path);
+        actlab_errorf(err, errlen, "%s: header says 0 images; expected at least one", path);
         goto fail;
     }
     if (h == 0 || w == 0 || h > IDX_MAX_SIDE || w > IDX_MAX_SIDE) {
-        fail(err, errlen, "%s: header says images of %ux%u; expected sides in 1..%u", path, h, w, IDX_MAX_SIDE);
+        actlab_errorf(err, errlen, "%s: header says images of %ux%u; expected sides in 1..%u", path, h, w, IDX_MAX_SIDE);
         goto fail;
     }
     uint64_t per = (uint64_t)h * w, total = per * count; /* each factor < 2^32 and per <= 2^32: no overflow */
     if (total > IDX_MAX_PIXELS || total > SIZE_MAX / sizeof(float)) {
-        fail(err, errlen, "%s: header says %u images of %ux%u (%llu pixels), more than this reader accepts (%llu)",
+        actlab_errorf(err, errlen, "%s: header says %u images of %ux%u (%llu pixels), more than this reader accepts (%llu)",
              path, count, h, w, (unsigned long long)total, (unsigned long long)IDX_MAX_PIXELS);
         goto fail;
     }
     img = alloc_big((size_t)total * sizeof *img);
     chunk = malloc(IDX_CHUNK);
     if (!img || !chunk) {
-        fail(err, errlen, "%s: out of memory for %u images of %ux%u (%.1f MiB)", path, count, h, w,
+        actlab_errorf(err, errlen, "%s: out of memory for %u images of %ux%u (%.1f MiB)", path, count, h, w,
              (double)total * sizeof *img / (1 << 20));
         goto fail;
     }
@@ -172,7 +163,7 @@ static int load_images(actlab_dataset *out, const char *path, char *err, size_t 
         for (size_t i = 0; i < got; i++) img[done + i] = lut[chunk[i]];
         done += got;
         if (got < want) {
-            fail(err, errlen, "%s: truncated: header says %u images of %ux%u (%llu bytes), file has %llu bytes of data",
+            actlab_errorf(err, errlen, "%s: truncated: header says %u images of %ux%u (%llu bytes), file has %llu bytes of data",
                  path, count, h, w, (unsigned long long)total, (unsigned long long)done);
             goto fail;
         }
@@ -201,26 +192,26 @@ static int load_labels(actlab_dataset *out, const char *path, int classes, char 
     int32_t *lab = NULL;
     if (read_header(f, path, IDX_LABELS_MAGIC, &count, err, errlen)) goto fail;
     if (count == 0) {
-        fail(err, errlen, "%s: header says 0 labels; expected at least one", path);
+        actlab_errorf(err, errlen, "%s: header says 0 labels; expected at least one", path);
         goto fail;
     }
     /* count < 2^32: 16 GiB at most, refused by malloc if absurd */
     buf = malloc(count);
     lab = malloc((size_t)count * sizeof *lab);
     if (!buf || !lab) {
-        fail(err, errlen, "%s: out of memory for %u labels", path, count);
+        actlab_errorf(err, errlen, "%s: out of memory for %u labels", path, count);
         goto fail;
     }
     size_t got;
     if (read_all(f, path, buf, count, &got, err, errlen)) goto fail;
     if (got < count) {
-        fail(err, errlen, "%s: truncated: header says %u labels, file has %zu bytes of data", path, count, got);
+        actlab_errorf(err, errlen, "%s: truncated: header says %u labels, file has %zu bytes of data", path, count, got);
         goto fail;
     }
     if (check_end(f, path, "labels", err, errlen)) goto fail;
     for (uint32_t i = 0; i < count; i++) {
         if (buf[i] >= classes) {
-            fail(err, errlen, "%s: label %u at index %u is out of range for %d classes", path, buf[i], i, classes);
+            actlab_errorf(err, errlen, "%s: label %u at index %u is out of range for %d classes", path, buf[i], i, classes);
             goto fail;
         }
         lab[i] = buf[i];
@@ -241,7 +232,7 @@ int actlab_idx_load(actlab_dataset *out, const char *images_path, const char *la
                     char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     if (classes < 1 || classes > 256)
-        return fail(err, errlen, "IDX labels are bytes: classes must be in 1..256, got %d", classes);
+        return actlab_errorf(err, errlen, "IDX labels are bytes: classes must be in 1..256, got %d", classes);
     actlab_dataset img, lab;
     memset(&img, 0, sizeof img);
     memset(&lab, 0, sizeof lab);
@@ -252,7 +243,7 @@ int actlab_idx_load(actlab_dataset *out, const char *images_path, const char *la
         return -1;
     }
     if (lab.count != img.count) {
-        fail(err, errlen, "labels file %s has %lld labels but images file %s has %lld images", labels_path,
+        actlab_errorf(err, errlen, "labels file %s has %lld labels but images file %s has %lld images", labels_path,
              (long long)lab.count, images_path, (long long)img.count);
         free(lab.labels);
         free(img.images);

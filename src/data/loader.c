@@ -15,23 +15,14 @@
  * a batch the caller still holds.
  */
 #define _DEFAULT_SOURCE /* POSIX and Linux calls (stat, pthread_sigmask, madvise) even under -std=c11 */
+#include "util/error.h"
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "actlab/data.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- the shuffle ---- */
 
@@ -135,21 +126,21 @@ static void free_buffers(actlab_loader *l) {
 actlab_loader *actlab_loader_new(const actlab_dataset *d, int batch, int shuffle, int drop_last, uint64_t seed,
                                  char *err, size_t errlen) {
     if (!d || d->count < 1 || !d->images || !d->labels) {
-        fail(err, errlen, "loader: the data set is empty");
+        actlab_errorf(err, errlen, "loader: the data set is empty");
         return NULL;
     }
     if (batch < 1) {
-        fail(err, errlen, "loader: batch size must be at least 1, got %d", batch);
+        actlab_errorf(err, errlen, "loader: batch size must be at least 1, got %d", batch);
         return NULL;
     }
     if (drop_last && d->count < batch) {
-        fail(err, errlen, "loader: %s has %lld images, fewer than one batch of %d (and the partial batch is dropped)",
+        actlab_errorf(err, errlen, "loader: %s has %lld images, fewer than one batch of %d (and the partial batch is dropped)",
              d->source[0] ? d->source : "the data set", (long long)d->count, batch);
         return NULL;
     }
     actlab_loader *l = calloc(1, sizeof *l);
     if (!l) {
-        fail(err, errlen, "loader: out of memory");
+        actlab_errorf(err, errlen, "loader: out of memory");
         return NULL;
     }
     l->d = d;
@@ -167,7 +158,7 @@ actlab_loader *actlab_loader_new(const actlab_dataset *d, int batch, int shuffle
         ok = l->slot[i].x && l->slot[i].y;
     }
     if (!ok) {
-        fail(err, errlen, "loader: out of memory for two batches of %d images of %zu values", batch, l->sample);
+        actlab_errorf(err, errlen, "loader: out of memory for two batches of %d images of %zu values", batch, l->sample);
         free_buffers(l);
         return NULL;
     }
@@ -181,7 +172,7 @@ actlab_loader *actlab_loader_new(const actlab_dataset *d, int batch, int shuffle
     int rc = pthread_create(&l->thread, NULL, loader_main, l);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc) {
-        fail(err, errlen, "loader: cannot start the loader thread: %s", strerror(rc));
+        actlab_errorf(err, errlen, "loader: cannot start the loader thread: %s", strerror(rc));
         pthread_cond_destroy(&l->done);
         pthread_cond_destroy(&l->work);
         pthread_mutex_destroy(&l->mu);

@@ -53,10 +53,10 @@ static int conv_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg
         nn_cfg_int(cfg, s, "pad", 0, 0, 64, &l->pad, err, errlen) ||
         nn_cfg_int(cfg, s, "bias", 1, 0, 1, &l->bias, err, errlen))
         return -1;
-    if (filters == 0) return nn_fail(err, errlen, "%s:%d: [conv] needs filters=N", cfg->path, s->line);
+    if (filters == 0) return actlab_errorf(err, errlen, "%s:%d: [conv] needs filters=N", cfg->path, s->line);
     nn_conv_shape cs;
     if (nn_conv_shape_init(&cs, 1, l->in_c, l->in_h, l->in_w, filters, l->size, l->stride, l->pad))
-        return nn_fail(err, errlen, "%s:%d: [conv] %dx%d stride %d pad %d does not fit its %dx%dx%d input", cfg->path,
+        return actlab_errorf(err, errlen, "%s:%d: [conv] %dx%d stride %d pad %d does not fit its %dx%dx%d input", cfg->path,
                        s->line, l->size, l->size, l->stride, l->pad, l->in_c, l->in_h, l->in_w);
     l->c = filters, l->h = cs.OH, l->w = cs.OW;
     l->w_n = (int64_t)filters * l->in_c * l->size * l->size;
@@ -142,7 +142,7 @@ static int pool_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg
         return -1;
     nn_pool_shape ps;
     if (nn_pool_shape_init(&ps, 1, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad))
-        return nn_fail(err, errlen, "%s:%d: [%s] %dx%d stride %d pad %d does not fit its %dx%dx%d input (pad <= size/2)",
+        return actlab_errorf(err, errlen, "%s:%d: [%s] %dx%d stride %d pad %d does not fit its %dx%dx%d input (pad <= size/2)",
                        cfg->path, s->line, s->name, l->size, l->size, l->stride, l->pad, l->in_c, l->in_h, l->in_w);
     l->c = l->in_c, l->h = ps.OH, l->w = ps.OW;
     return 0;
@@ -156,7 +156,7 @@ static nn_pool_shape pool_shape(const actlab_net *net, const nn_layer *l) {
 
 static int maxpool_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
     l->aux = malloc(sizeof(int32_t) * (size_t)net->max_batch * l->c * l->h * l->w);
-    return l->aux ? 0 : nn_fail(err, errlen, "out of memory");
+    return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
 }
 
 static int maxpool_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
@@ -201,7 +201,7 @@ static int dropout_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_
 
 static int dropout_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
     l->aux = malloc(sizeof(float) * (size_t)net->max_batch * l->c * l->h * l->w);
-    return l->aux ? 0 : nn_fail(err, errlen, "out of memory");
+    return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
 }
 
 static int64_t layer_elems(const actlab_net *net, const nn_layer *l) { return (int64_t)net->batch * l->c * l->h * l->w; }
@@ -266,11 +266,11 @@ static int activation_allocate(actlab_net *net, nn_layer *l, char *err, size_t e
     int64_t n = (int64_t)net->max_batch * l->c * l->h * l->w;
     if (a->flags & ACTLAB_ACT_RANDOM) {
         l->aux = malloc(sizeof(float) * (size_t)n);
-        if (!l->aux) return nn_fail(err, errlen, "out of memory");
+        if (!l->aux) return actlab_errorf(err, errlen, "out of memory");
     }
     if (l->p_n) {
         l->aux2 = calloc((size_t)l->p_n, sizeof(double));
-        if (!l->aux2) return nn_fail(err, errlen, "out of memory");
+        if (!l->aux2) return actlab_errorf(err, errlen, "out of memory");
     }
     return 0;
 }

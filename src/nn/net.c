@@ -5,7 +5,6 @@
  * forward and backward passes over a batch.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +17,12 @@ actlab_net_options actlab_net_options_default(void) {
     return o;
 }
 
-int nn_fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int add_layer(actlab_net *net, nn_layer **out, char *err, size_t errlen) {
     if (net->nlayers == net->cap) {
         int cap = net->cap ? 2 * net->cap : 16;
         nn_layer *l = realloc(net->layers, sizeof *l * (size_t)cap);
-        if (!l) return nn_fail(err, errlen, "out of memory");
+        if (!l) return actlab_errorf(err, errlen, "out of memory");
         net->layers = l;
         net->cap = cap;
     }
@@ -64,7 +54,7 @@ int nn_append_activation(actlab_net *net, const char *spec, int line, char *err,
     l->act_open = strcmp(spec, "open") == 0;
     char aerr[512];
     if (actlab_act_parse(use, &l->act, aerr, sizeof aerr))
-        return nn_fail(err, errlen, "%s:%d: activation '%s': %s", net->path, line, use, aerr);
+        return actlab_errorf(err, errlen, "%s:%d: activation '%s': %s", net->path, line, use, aerr);
     /* Learnable parameters live in the arena, one set per layer or per channel; the
      * kernels take whole sets, so fixed parameters ride along (their gradient is 0). */
     if (actlab_act_has_learnable(l->act.act)) {
@@ -77,7 +67,7 @@ int nn_append_activation(actlab_net *net, const char *spec, int line, char *err,
 static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char *err, size_t errlen) {
     nn_cfg_section *s = &cfg->sections[0];
     if (strcmp(s->name, "net") != 0)
-        return nn_fail(err, errlen, "%s:%d: the first section must be [net] (input shape), found [%s]", cfg->path,
+        return actlab_errorf(err, errlen, "%s:%d: the first section must be [net] (input shape), found [%s]", cfg->path,
                        s->line, s->name);
     int c, h, w, classes;
     if (nn_cfg_int(cfg, s, "channels", 1, 1, 4096, &c, err, errlen) ||
@@ -87,16 +77,16 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
         return -1;
     const char *loss = nn_cfg_str(s, "loss", "xent");
     if (strcmp(loss, "xent") && strcmp(loss, "mse"))
-        return nn_fail(err, errlen, "%s:%d: [net] loss: expected xent (softmax cross-entropy) or mse, got '%s'",
+        return actlab_errorf(err, errlen, "%s:%d: [net] loss: expected xent (softmax cross-entropy) or mse, got '%s'",
                        cfg->path, s->line, loss);
     net->mse = strcmp(loss, "mse") == 0;
     const char *init = nn_cfg_str(s, "init", "he");
     if (strcmp(init, "he") && strcmp(init, "xavier"))
-        return nn_fail(err, errlen, "%s:%d: [net] init: expected he or xavier, got '%s'", cfg->path, s->line, init);
+        return actlab_errorf(err, errlen, "%s:%d: [net] init: expected he or xavier, got '%s'", cfg->path, s->line, init);
     net->xavier = strcmp(init, "xavier") == 0;
     const nn_cfg_key *unknown = nn_cfg_unused(s);
     if (unknown)
-        return nn_fail(err, errlen, "%s:%d: unknown key '%s' in [net] (known: channels, height, width, classes, loss, init)",
+        return actlab_errorf(err, errlen, "%s:%d: unknown key '%s' in [net] (known: channels, height, width, classes, loss, init)",
                        cfg->path, unknown->line, unknown->key);
     /* The data decides where it knows better than the file. */
     net->in_c = o->channels ? o->channels : c;
@@ -108,7 +98,7 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
         s = &cfg->sections[i];
         const nn_layer_kind *k = nn_find_kind(s->name);
         if (!k || !k->from_cfg)
-            return nn_fail(err, errlen, "%s:%d: unknown section [%s] (known: %s)", cfg->path, s->line, s->name,
+            return actlab_errorf(err, errlen, "%s:%d: unknown section [%s] (known: %s)", cfg->path, s->line, s->name,
                            nn_kind_names());
         for (int j = 0; j < s->nkeys; j++) { /* unknown keys first: a typo explains the errors it causes */
             const char *key = s->keys[j].key, *known = k->keys;
@@ -117,7 +107,7 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
             while (hit && ((hit > known && hit[-1] != ' ') || (hit[n] && hit[n] != ',')))
                 hit = strstr(hit + 1, key);
             if (!hit)
-                return nn_fail(err, errlen, "%s:%d: unknown key '%s' in [%s] (known: %s)", cfg->path, s->keys[j].line,
+                return actlab_errorf(err, errlen, "%s:%d: unknown key '%s' in [%s] (known: %s)", cfg->path, s->keys[j].line,
                                key, s->name, *known ? known : "none");
         }
         nn_layer *l = NULL;
@@ -132,7 +122,7 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
         l = &net->layers[index]; /* from_cfg may append an activation layer, moving the array */
         unknown = nn_cfg_unused(s);
         if (unknown)
-            return nn_fail(err, errlen, "%s:%d: unknown key '%s' in [%s] (known: %s)", cfg->path, unknown->line,
+            return actlab_errorf(err, errlen, "%s:%d: unknown key '%s' in [%s] (known: %s)", cfg->path, unknown->line,
                            unknown->key, s->name, k->keys);
         if (o->verbose && o->log)
             for (const char *key = k->keys; *key;) {
@@ -146,13 +136,13 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
                 while (*key == ',' || *key == ' ') key++;
             }
     }
-    if (net->nlayers == 0) return nn_fail(err, errlen, "%s: no layers after [net]", cfg->path);
+    if (net->nlayers == 0) return actlab_errorf(err, errlen, "%s: no layers after [net]", cfg->path);
     const nn_layer *last = &net->layers[net->nlayers - 1];
     if (net->mse && last->c * last->h * last->w != net->in_c * net->in_h * net->in_w)
-        return nn_fail(err, errlen, "%s: loss=mse reconstructs the input, so the last layer must give %d outputs, not %d",
+        return actlab_errorf(err, errlen, "%s: loss=mse reconstructs the input, so the last layer must give %d outputs, not %d",
                        cfg->path, net->in_c * net->in_h * net->in_w, last->c * last->h * last->w);
     if (!net->mse && last->c * last->h * last->w != net->classes)
-        return nn_fail(err, errlen, "%s: the last layer gives %d outputs per sample but the data has %d classes",
+        return actlab_errorf(err, errlen, "%s: the last layer gives %d outputs per sample but the data has %d classes",
                        cfg->path, last->c * last->h * last->w, net->classes);
     return 0;
 }
@@ -169,18 +159,18 @@ static int allocate(actlab_net *net, char *err, size_t errlen) {
     net->nparams = params;
     net->params = calloc((size_t)(params ? params : 1), sizeof(float));
     net->grads = calloc((size_t)(params ? params : 1), sizeof(float));
-    if (!net->params || !net->grads) return nn_fail(err, errlen, "out of memory for %lld parameters", (long long)params);
+    if (!net->params || !net->grads) return actlab_errorf(err, errlen, "out of memory for %lld parameters", (long long)params);
     int64_t B = net->max_batch;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
         int64_t n = B * l->c * l->h * l->w;
         l->out = malloc(sizeof(float) * (size_t)n);
         l->dout = malloc(sizeof(float) * (size_t)n);
-        if (!l->out || !l->dout) return nn_fail(err, errlen, "out of memory for layer %d's %lld outputs", i, (long long)n);
+        if (!l->out || !l->dout) return actlab_errorf(err, errlen, "out of memory for layer %d's %lld outputs", i, (long long)n);
         if (l->kind->allocate && l->kind->allocate(net, l, err, errlen)) return -1;
     }
     net->probs = malloc(sizeof(float) * (size_t)(B * net->classes));
-    if (!net->probs) return nn_fail(err, errlen, "out of memory");
+    if (!net->probs) return actlab_errorf(err, errlen, "out of memory");
     return 0;
 }
 
@@ -191,7 +181,7 @@ static actlab_net *make(nn_cfg *cfg, int loaded, const actlab_net_options *opts,
     actlab_net *net = calloc(1, sizeof *net);
     if (!net) {
         nn_cfg_free(cfg);
-        nn_fail(err, errlen, "out of memory");
+        actlab_errorf(err, errlen, "out of memory");
         return NULL;
     }
     snprintf(net->path, sizeof net->path, "%s", cfg->path);
@@ -287,7 +277,7 @@ void actlab_net_init(actlab_net *net, uint64_t seed) {
 int actlab_net_forward(actlab_net *net, const float *x, int batch, int training, uint64_t step, char *err,
                        size_t errlen) {
     if (batch < 1 || batch > net->max_batch)
-        return nn_fail(err, errlen, "batch of %d outside 1..%d (the size the net was built for)", batch, net->max_batch);
+        return actlab_errorf(err, errlen, "batch of %d outside 1..%d (the size the net was built for)", batch, net->max_batch);
     net->batch = batch;
     net->input = x;
     net->training = training;
@@ -322,14 +312,14 @@ double actlab_net_loss_mse(actlab_net *net, const float *target, int batch) {
 }
 
 int actlab_net_backward(actlab_net *net, int batch, char *err, size_t errlen) {
-    if (batch != net->batch) return nn_fail(err, errlen, "backward for a batch of %d after a forward of %d", batch, net->batch);
+    if (batch != net->batch) return actlab_errorf(err, errlen, "backward for a batch of %d after a forward of %d", batch, net->batch);
     nn_layer *last = &net->layers[net->nlayers - 1];
     if (net->loss_kind == NN_LOSS_XENT)
         nn_softmax_xent_backward(last->dout, net->probs, net->labels, batch, net->classes);
     else if (net->loss_kind == NN_LOSS_MSE)
         nn_mse_backward(last->dout, last->out, net->target, (int64_t)batch * last->c * last->h * last->w);
     else
-        return nn_fail(err, errlen, "backward before a loss was computed");
+        return actlab_errorf(err, errlen, "backward before a loss was computed");
     memset(net->grads, 0, sizeof(float) * (size_t)net->nparams);
     for (int i = net->nlayers - 1; i >= 0; i--) {
         nn_layer *l = &net->layers[i];

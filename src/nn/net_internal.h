@@ -5,6 +5,7 @@
 #include "actlab/net.h"
 #include "cfg.h"
 #include "layers_ref.h"
+#include "util/error.h"
 
 typedef struct nn_layer nn_layer;
 typedef struct nn_layer_kind nn_layer_kind;
@@ -60,6 +61,5 @@ struct actlab_net {
 const nn_layer_kind *nn_find_kind(const char *name);
 const char *nn_kind_names(void);
 int nn_append_activation(actlab_net *net, const char *spec, int line, char *err, size_t errlen);
-int nn_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -3,11 +3,11 @@
  * The whole file is built in memory, checksummed with zlib's crc32, written to
  * a temporary file, flushed to disk, and renamed over the old checkpoint.
  */
+#include "util/error.h"
 #include "actlab/checkpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +17,6 @@
 static const char MAGIC[8] = {'A', 'C', 'T', 'L', 'A', 'B', 'C', 'K'};
 enum { HEADER = 16 }; /* magic, version, crc */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 typedef struct buffer {
     unsigned char *data;
@@ -57,7 +50,7 @@ int actlab_checkpoint_save(const char *path, const actlab_checkpoint *c, char *e
               put_section(&b, c->optim_state, c->optim_len);
     if (bad) {
         free(b.data);
-        return fail(err, errlen, "%s: out of memory building the checkpoint", path);
+        return actlab_errorf(err, errlen, "%s: out of memory building the checkpoint", path);
     }
     crc = (uint32_t)crc32_z(0L, b.data + HEADER, b.len - HEADER);
     memcpy(b.data + 12, &crc, 4);
@@ -67,7 +60,7 @@ int actlab_checkpoint_save(const char *path, const actlab_checkpoint *c, char *e
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         free(b.data);
-        return fail(err, errlen, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        return actlab_errorf(err, errlen, "cannot write checkpoint %s: %s", tmp, strerror(errno));
     }
     size_t done = 0;
     while (done < b.len) {
@@ -81,7 +74,7 @@ int actlab_checkpoint_save(const char *path, const actlab_checkpoint *c, char *e
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "cannot write checkpoint %s: %s", path, strerror(e));
+        return actlab_errorf(err, errlen, "cannot write checkpoint %s: %s", path, strerror(e));
     }
     return 0;
 }
@@ -100,7 +93,7 @@ static const unsigned char *section(const unsigned char *data, size_t len, size_
 int actlab_checkpoint_load(const char *path, actlab_checkpoint *c, char *err, size_t errlen) {
     memset(c, 0, sizeof *c);
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "cannot read checkpoint %s: %s", path, strerror(errno));
+    if (!f) return actlab_errorf(err, errlen, "cannot read checkpoint %s: %s", path, strerror(errno));
     unsigned char *data = NULL;
     size_t len = 0, cap = 0, got;
     do {
@@ -110,7 +103,7 @@ int actlab_checkpoint_load(const char *path, actlab_checkpoint *c, char *err, si
             if (!d) {
                 free(data);
                 fclose(f);
-                return fail(err, errlen, "%s: out of memory", path);
+                return actlab_errorf(err, errlen, "%s: out of memory", path);
             }
             data = d;
         }
@@ -122,13 +115,13 @@ int actlab_checkpoint_load(const char *path, actlab_checkpoint *c, char *err, si
     int rc = 0;
     uint32_t version, crc;
     if (len < HEADER || memcmp(data, MAGIC, 8) != 0) {
-        rc = fail(err, errlen, "%s is not an actlab checkpoint (no ACTLABCK magic at its start)", path);
+        rc = actlab_errorf(err, errlen, "%s is not an actlab checkpoint (no ACTLABCK magic at its start)", path);
         goto done;
     }
     memcpy(&version, data + 8, 4);
     memcpy(&crc, data + 12, 4);
     if (version != ACTLAB_CHECKPOINT_VERSION) {
-        rc = fail(err, errlen, "%s: checkpoint format version %u, this actlab reads version %d", path, version,
+        rc = actlab_errorf(err, errlen, "%s: checkpoint format version %u, this actlab reads version %d", path, version,
                   ACTLAB_CHECKPOINT_VERSION);
         goto done;
     }
@@ -138,11 +131,11 @@ int actlab_checkpoint_load(const char *path, actlab_checkpoint *c, char *err, si
     const unsigned char *par = pos ? section(data, len, &at, &nparam) : NULL;
     const unsigned char *opt = par ? section(data, len, &at, &nopt) : NULL;
     if (!opt || npos != 4 * 8 || nparam % 4) {
-        rc = fail(err, errlen, "%s: truncated or malformed checkpoint (%zu bytes)", path, len);
+        rc = actlab_errorf(err, errlen, "%s: truncated or malformed checkpoint (%zu bytes)", path, len);
         goto done;
     }
     if ((uint32_t)crc32_z(0L, data + HEADER, len - HEADER) != crc) {
-        rc = fail(err, errlen, "%s: checksum mismatch: the checkpoint is corrupt", path);
+        rc = actlab_errorf(err, errlen, "%s: checksum mismatch: the checkpoint is corrupt", path);
         goto done;
     }
     int64_t p4[4];
@@ -155,7 +148,7 @@ int actlab_checkpoint_load(const char *path, actlab_checkpoint *c, char *err, si
     c->optim_state = malloc((size_t)nopt + 1);
     if (!c->config_json || !c->params || !c->optim_state) {
         actlab_checkpoint_free(c);
-        rc = fail(err, errlen, "%s: out of memory", path);
+        rc = actlab_errorf(err, errlen, "%s: out of memory", path);
         goto done;
     }
     memcpy(c->config_json, cfg, (size_t)ncfg);

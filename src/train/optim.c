@@ -13,11 +13,11 @@
  * Element loops are split across OpenMP threads; every element is updated on
  * its own, so the result does not depend on the thread count.
  */
+#include "util/error.h"
 #include "actlab/optim.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,15 +44,6 @@ struct actlab_optim {
     group *groups;
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Shortest %g text that reads back as the same double, so described settings round-trip. */
 static void fmt_num(char *buf, size_t len, double x) {
@@ -103,17 +94,17 @@ int actlab_optim_config_set(actlab_optim_config *cfg, const char *key, const cha
         const char *const *other = cfg->kind == ACTLAB_OPTIM_ADAM ? sgd_keys : adam_keys;
         for (int i = 0; other[i]; i++)
             if (!strcmp(key, other[i]))
-                return fail(err, errlen, "'%s' is not a setting of %s (it belongs to %s); %s takes %s", key, kname,
+                return actlab_errorf(err, errlen, "'%s' is not a setting of %s (it belongs to %s); %s takes %s", key, kname,
                             cfg->kind == ACTLAB_OPTIM_ADAM ? "sgd" : "adam", kname,
                             cfg->kind == ACTLAB_OPTIM_ADAM ? "lr, weight_decay, beta1, beta2, eps, amsgrad"
                                                            : "lr, weight_decay, momentum, dampening, nesterov");
-        return fail(err, errlen, "unknown optimiser setting '%s' (%s takes %s)", key, kname,
+        return actlab_errorf(err, errlen, "unknown optimiser setting '%s' (%s takes %s)", key, kname,
                     cfg->kind == ACTLAB_OPTIM_ADAM ? "lr, weight_decay, beta1, beta2, eps, amsgrad"
                                                    : "lr, weight_decay, momentum, dampening, nesterov");
     }
     if (!strcmp(key, "nesterov") || !strcmp(key, "amsgrad")) {
         int b;
-        if (parse_bool(value, &b)) return fail(err, errlen, "%s: expected 0 or 1, got '%s'", key, value);
+        if (parse_bool(value, &b)) return actlab_errorf(err, errlen, "%s: expected 0 or 1, got '%s'", key, value);
         *(!strcmp(key, "nesterov") ? &cfg->nesterov : &cfg->amsgrad) = b;
         return 0;
     }
@@ -121,7 +112,7 @@ int actlab_optim_config_set(actlab_optim_config *cfg, const char *key, const cha
     errno = 0;
     double x = strtod(value, &end);
     if (end == value || *end || errno == ERANGE || !isfinite(x))
-        return fail(err, errlen, "%s: expected a number, got '%s'", key, value);
+        return actlab_errorf(err, errlen, "%s: expected a number, got '%s'", key, value);
     double *dst = !strcmp(key, "lr")             ? &cfg->lr
                   : !strcmp(key, "weight_decay") ? &cfg->weight_decay
                   : !strcmp(key, "momentum")     ? &cfg->momentum
@@ -135,27 +126,27 @@ int actlab_optim_config_set(actlab_optim_config *cfg, const char *key, const cha
 
 int actlab_optim_config_validate(const actlab_optim_config *c, char *err, size_t errlen) {
     if (c->kind != ACTLAB_OPTIM_SGD && c->kind != ACTLAB_OPTIM_ADAM)
-        return fail(err, errlen, "unknown optimiser kind %d (expected sgd or adam)", (int)c->kind);
+        return actlab_errorf(err, errlen, "unknown optimiser kind %d (expected sgd or adam)", (int)c->kind);
     const char *k = actlab_optim_kind_name(c->kind);
-    if (!isfinite(c->lr) || c->lr < 0) return fail(err, errlen, "%s: learning rate must be >= 0 (got %g)", k, c->lr);
+    if (!isfinite(c->lr) || c->lr < 0) return actlab_errorf(err, errlen, "%s: learning rate must be >= 0 (got %g)", k, c->lr);
     if (!isfinite(c->weight_decay) || c->weight_decay < 0)
-        return fail(err, errlen, "%s: weight_decay must be >= 0 (got %g)", k, c->weight_decay);
+        return actlab_errorf(err, errlen, "%s: weight_decay must be >= 0 (got %g)", k, c->weight_decay);
     if (c->kind == ACTLAB_OPTIM_SGD) {
         if (!(c->momentum >= 0 && c->momentum < 1))
-            return fail(err, errlen, "sgd: momentum must be in [0, 1) (got %g)", c->momentum);
+            return actlab_errorf(err, errlen, "sgd: momentum must be in [0, 1) (got %g)", c->momentum);
         if (!(c->dampening >= 0 && c->dampening <= 1))
-            return fail(err, errlen, "sgd: dampening must be in [0, 1] (got %g)", c->dampening);
+            return actlab_errorf(err, errlen, "sgd: dampening must be in [0, 1] (got %g)", c->dampening);
         if (c->nesterov && (c->momentum <= 0 || c->dampening != 0))
-            return fail(err, errlen,
+            return actlab_errorf(err, errlen,
                         "sgd: Nesterov momentum needs momentum > 0 and dampening 0 (got momentum %g, dampening %g)",
                         c->momentum, c->dampening);
-        if (c->amsgrad) return fail(err, errlen, "sgd: amsgrad is an Adam setting");
+        if (c->amsgrad) return actlab_errorf(err, errlen, "sgd: amsgrad is an Adam setting");
     } else {
-        if (!(c->beta1 >= 0 && c->beta1 < 1)) return fail(err, errlen, "adam: beta1 must be in [0, 1) (got %g)", c->beta1);
-        if (!(c->beta2 >= 0 && c->beta2 < 1)) return fail(err, errlen, "adam: beta2 must be in [0, 1) (got %g)", c->beta2);
-        if (!isfinite(c->eps) || c->eps < 0) return fail(err, errlen, "adam: eps must be >= 0 (got %g)", c->eps);
+        if (!(c->beta1 >= 0 && c->beta1 < 1)) return actlab_errorf(err, errlen, "adam: beta1 must be in [0, 1) (got %g)", c->beta1);
+        if (!(c->beta2 >= 0 && c->beta2 < 1)) return actlab_errorf(err, errlen, "adam: beta2 must be in [0, 1) (got %g)", c->beta2);
+        if (!isfinite(c->eps) || c->eps < 0) return actlab_errorf(err, errlen, "adam: eps must be >= 0 (got %g)", c->eps);
         if (c->momentum != 0 || c->dampening != 0 || c->nesterov)
-            return fail(err, errlen, "adam: momentum, dampening and nesterov are SGD settings (Adam's momentum is beta1)");
+            return actlab_errorf(err, errlen, "adam: momentum, dampening and nesterov are SGD settings (Adam's momentum is beta1)");
     }
     return 0;
 }
@@ -188,7 +179,7 @@ actlab_optim *actlab_optim_new(const actlab_optim_config *cfg, const actlab_para
                                char *err, size_t errlen) {
     if (actlab_optim_config_validate(cfg, err, errlen)) return NULL;
     if (ngroups < 0 || (ngroups > 0 && !groups)) {
-        fail(err, errlen, "optimiser: %d parameter groups given", ngroups);
+        actlab_errorf(err, errlen, "optimiser: %d parameter groups given", ngroups);
         return NULL;
     }
     int64_t total = 0;
@@ -197,15 +188,15 @@ actlab_optim *actlab_optim_new(const actlab_optim_config *cfg, const actlab_para
         const actlab_param_group *p = &groups[i];
         const char *nm = p->name ? p->name : "";
         if (p->n < 0 || p->n > INT64_MAX / 16 - total) {
-            fail(err, errlen, "optimiser: parameter group %d (%s) has %lld parameters", i, nm, (long long)p->n);
+            actlab_errorf(err, errlen, "optimiser: parameter group %d (%s) has %lld parameters", i, nm, (long long)p->n);
             return NULL;
         }
         if (p->n > 0 && (!p->w || !p->g)) {
-            fail(err, errlen, "optimiser: parameter group %d (%s) has no %s array", i, nm, p->w ? "gradient" : "weight");
+            actlab_errorf(err, errlen, "optimiser: parameter group %d (%s) has no %s array", i, nm, p->w ? "gradient" : "weight");
             return NULL;
         }
         if (!isfinite(p->decay_mult) || p->decay_mult < 0) {
-            fail(err, errlen, "optimiser: parameter group %d (%s): decay_mult must be >= 0 (got %g)", i, nm,
+            actlab_errorf(err, errlen, "optimiser: parameter group %d (%s): decay_mult must be >= 0 (got %g)", i, nm,
                  (double)p->decay_mult);
             return NULL;
         }
@@ -216,7 +207,7 @@ actlab_optim *actlab_optim_new(const actlab_optim_config *cfg, const actlab_para
     size_t head = sizeof(actlab_optim) + (size_t)ngroups * sizeof(group);
     actlab_optim *o = calloc(1, head + names);
     if (!o) {
-        fail(err, errlen, "optimiser: out of memory");
+        actlab_errorf(err, errlen, "optimiser: out of memory");
         return NULL;
     }
     o->cfg = *cfg;
@@ -239,7 +230,7 @@ actlab_optim *actlab_optim_new(const actlab_optim_config *cfg, const actlab_para
         o->state = calloc(1, bytes);
         if (!o->state) {
             free(o);
-            fail(err, errlen, "optimiser: out of memory for %zu bytes of state", bytes);
+            actlab_errorf(err, errlen, "optimiser: out of memory for %zu bytes of state", bytes);
             return NULL;
         }
     }
@@ -362,36 +353,36 @@ static const char *flags_text(uint32_t kind, uint32_t f) {
 int actlab_optim_state_load(actlab_optim *o, const void *buf, size_t len, char *err, size_t errlen) {
     const unsigned char *p = buf;
     if (len < STATE_HEADER)
-        return fail(err, errlen, "optimiser state: %zu bytes, shorter than its %d-byte header", len, STATE_HEADER);
-    if (memcmp(p, STATE_MAGIC, 8)) return fail(err, errlen, "optimiser state: not an actlab optimiser state (bad magic)");
+        return actlab_errorf(err, errlen, "optimiser state: %zu bytes, shorter than its %d-byte header", len, STATE_HEADER);
+    if (memcmp(p, STATE_MAGIC, 8)) return actlab_errorf(err, errlen, "optimiser state: not an actlab optimiser state (bad magic)");
     uint32_t u[4];
     int64_t s[2];
     memcpy(u, p + 8, sizeof u);
     memcpy(s, p + 24, sizeof s);
     if (u[0] != ACTLAB_OPTIM_STATE_VERSION)
-        return fail(err, errlen, "optimiser state: version %u, this actlab reads version %d", u[0],
+        return actlab_errorf(err, errlen, "optimiser state: version %u, this actlab reads version %d", u[0],
                     ACTLAB_OPTIM_STATE_VERSION);
     if (u[1] != (uint32_t)o->cfg.kind)
-        return fail(err, errlen, "optimiser state is for %s, this optimiser is %s",
+        return actlab_errorf(err, errlen, "optimiser state is for %s, this optimiser is %s",
                     actlab_optim_kind_name((actlab_optim_kind)u[1]), actlab_optim_kind_name(o->cfg.kind));
     if (u[2] != state_flags(o))
-        return fail(err, errlen, "optimiser state was saved %s, this %s optimiser runs %s", flags_text(u[1], u[2]),
+        return actlab_errorf(err, errlen, "optimiser state was saved %s, this %s optimiser runs %s", flags_text(u[1], u[2]),
                     actlab_optim_kind_name(o->cfg.kind), flags_text(u[1], state_flags(o)));
     if (u[3] != (uint32_t)o->ngroups)
-        return fail(err, errlen, "optimiser state has %u parameter groups, this optimiser %d", u[3], o->ngroups);
+        return actlab_errorf(err, errlen, "optimiser state has %u parameter groups, this optimiser %d", u[3], o->ngroups);
     size_t want = actlab_optim_state_size(o);
     if (len < STATE_HEADER + 8 * (size_t)o->ngroups)
-        return fail(err, errlen, "optimiser state: %zu bytes, expected %zu", len, want);
+        return actlab_errorf(err, errlen, "optimiser state: %zu bytes, expected %zu", len, want);
     for (int i = 0; i < o->ngroups; i++) {
         int64_t n;
         memcpy(&n, p + STATE_HEADER + 8 * (size_t)i, 8);
         if (n != o->groups[i].n)
-            return fail(err, errlen, "optimiser state: parameter group %d (%s) has %lld parameters, this model %lld", i,
+            return actlab_errorf(err, errlen, "optimiser state: parameter group %d (%s) has %lld parameters, this model %lld", i,
                         o->groups[i].name, (long long)n, (long long)o->groups[i].n);
     }
     if (s[1] != o->total || len != want)
-        return fail(err, errlen, "optimiser state: %zu bytes, expected %zu", len, want);
-    if (s[0] < 0) return fail(err, errlen, "optimiser state: negative step count %lld", (long long)s[0]);
+        return actlab_errorf(err, errlen, "optimiser state: %zu bytes, expected %zu", len, want);
+    if (s[0] < 0) return actlab_errorf(err, errlen, "optimiser state: negative step count %lld", (long long)s[0]);
     o->steps = s[0];
     if (o->nbuf) memcpy(o->state, p + STATE_HEADER + 8 * (size_t)o->ngroups, sizeof(float) * (size_t)o->nbuf * (size_t)o->total);
     return 0;

@@ -10,6 +10,7 @@
  * closed forms operation for operation (gamma ** k as pow, cosine as
  * eta_min + (base - eta_min) * (1 + cos(pi * t / T)) / 2).
  */
+#include "util/error.h"
 #include "actlab/optim.h"
 
 #include <ctype.h>
@@ -27,15 +28,6 @@
 
 #define TEXT_MAX 1024
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Shortest %g text that reads back as the same double. */
 static void fmt_num(char *buf, size_t len, double x) {
@@ -112,43 +104,43 @@ static const char *kind_name(actlab_schedule_kind k) {
 
 int actlab_schedule_validate(const actlab_schedule *s, char *err, size_t errlen) {
     const char *k = kind_name(s->kind);
-    if ((unsigned)s->kind > ACTLAB_SCHED_COSINE) return fail(err, errlen, "schedule: unknown kind %d", (int)s->kind);
+    if ((unsigned)s->kind > ACTLAB_SCHED_COSINE) return actlab_errorf(err, errlen, "schedule: unknown kind %d", (int)s->kind);
     if (s->unit != ACTLAB_UNIT_EPOCH && s->unit != ACTLAB_UNIT_ITER)
-        return fail(err, errlen, "%s: unknown unit %d (expected epoch or iter)", k, (int)s->unit);
+        return actlab_errorf(err, errlen, "%s: unknown unit %d (expected epoch or iter)", k, (int)s->unit);
     if (!isfinite(s->base_lr) || s->base_lr < 0)
-        return fail(err, errlen, "%s: base learning rate must be >= 0 (got %g)", k, s->base_lr);
+        return actlab_errorf(err, errlen, "%s: base learning rate must be >= 0 (got %g)", k, s->base_lr);
     int uses_gamma = s->kind == ACTLAB_SCHED_STEP || s->kind == ACTLAB_SCHED_EXP ||
                      (s->kind == ACTLAB_SCHED_MULTISTEP && !s->explicit_values);
     if (uses_gamma && !(isfinite(s->gamma) && s->gamma > 0))
-        return fail(err, errlen, "%s: gamma must be a number > 0 (got %g)", k, s->gamma);
+        return actlab_errorf(err, errlen, "%s: gamma must be a number > 0 (got %g)", k, s->gamma);
     if (s->kind == ACTLAB_SCHED_STEP && s->step_size < 1)
-        return fail(err, errlen, "step: size must be a whole number >= 1 (got %lld)", (long long)s->step_size);
+        return actlab_errorf(err, errlen, "step: size must be a whole number >= 1 (got %lld)", (long long)s->step_size);
     if (s->kind == ACTLAB_SCHED_MULTISTEP) {
         if (s->nmilestones < 1 || s->nmilestones > ACTLAB_SCHEDULE_MAX_MILESTONES)
-            return fail(err, errlen, "multistep: needs 1 to %d milestones (got %d)", ACTLAB_SCHEDULE_MAX_MILESTONES,
+            return actlab_errorf(err, errlen, "multistep: needs 1 to %d milestones (got %d)", ACTLAB_SCHEDULE_MAX_MILESTONES,
                         s->nmilestones);
         for (int i = 0; i < s->nmilestones; i++) {
             if (s->milestones[i] < 1 || (i && s->milestones[i] <= s->milestones[i - 1]))
-                return fail(err, errlen, "multistep: milestones must be whole numbers >= 1 in increasing order "
+                return actlab_errorf(err, errlen, "multistep: milestones must be whole numbers >= 1 in increasing order "
                                          "(milestone %d is %lld)", i + 1, (long long)s->milestones[i]);
             if (s->explicit_values && !(isfinite(s->values[i]) && s->values[i] >= 0))
-                return fail(err, errlen, "multistep: learning rate %d must be >= 0 (got %g)", i + 1, s->values[i]);
+                return actlab_errorf(err, errlen, "multistep: learning rate %d must be >= 0 (got %g)", i + 1, s->values[i]);
         }
     }
     if (s->kind == ACTLAB_SCHED_COSINE) {
-        if (s->t_max < 0) return fail(err, errlen, "cosine: tmax must be >= 1 (got %lld)", (long long)s->t_max);
+        if (s->t_max < 0) return actlab_errorf(err, errlen, "cosine: tmax must be >= 1 (got %lld)", (long long)s->t_max);
         if (!(isfinite(s->eta_min) && s->eta_min >= 0))
-            return fail(err, errlen, "cosine: eta_min must be >= 0 (got %g)", s->eta_min);
+            return actlab_errorf(err, errlen, "cosine: eta_min must be >= 0 (got %g)", s->eta_min);
     }
-    if (s->warmup < 0) return fail(err, errlen, "warmup: length must be >= 0 (got %lld)", (long long)s->warmup);
+    if (s->warmup < 0) return actlab_errorf(err, errlen, "warmup: length must be >= 0 (got %lld)", (long long)s->warmup);
     if (s->warmup > 0) {
         if (s->warmup_unit != ACTLAB_UNIT_EPOCH && s->warmup_unit != ACTLAB_UNIT_ITER)
-            return fail(err, errlen, "warmup: unknown unit %d", (int)s->warmup_unit);
+            return actlab_errorf(err, errlen, "warmup: unknown unit %d", (int)s->warmup_unit);
         /* LinearLR's ranges */
         if (!(s->warmup_start > 0 && s->warmup_start <= 1))
-            return fail(err, errlen, "warmup: start must be in (0, 1] (got %g)", s->warmup_start);
+            return actlab_errorf(err, errlen, "warmup: start must be in (0, 1] (got %g)", s->warmup_start);
         if (!(s->warmup_end >= 0 && s->warmup_end <= 1))
-            return fail(err, errlen, "warmup: end must be in [0, 1] (got %g)", s->warmup_end);
+            return actlab_errorf(err, errlen, "warmup: end must be in [0, 1] (got %g)", s->warmup_end);
     }
     return 0;
 }
@@ -167,7 +159,7 @@ static int bad(parser *p, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return fail(p->err, p->errlen, "schedule '%s': %s", p->text, msg);
+    return actlab_errorf(p->err, p->errlen, "schedule '%s': %s", p->text, msg);
 }
 
 static int parse_int(const char *v, int64_t *out) {
@@ -373,7 +365,7 @@ int actlab_schedule_parse(const char *text, double base_lr, actlab_schedule *out
     parser p = {text ? text : "", err, errlen};
     char buf[TEXT_MAX];
     size_t len = strlen(p.text);
-    if (len >= sizeof buf) return fail(err, errlen, "schedule text is %zu characters long (at most %d)", len, TEXT_MAX - 1);
+    if (len >= sizeof buf) return actlab_errorf(err, errlen, "schedule text is %zu characters long (at most %d)", len, TEXT_MAX - 1);
     memcpy(buf, p.text, len + 1);
     char *whole = buf;
     trim(&whole);

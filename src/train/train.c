@@ -9,13 +9,13 @@
  * of (seed, layer, step)), so a run resumed from the checkpoint of epoch k
  * replays the rest exactly.
  */
+#include "util/error.h"
 #include "actlab/train.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,26 +47,19 @@ actlab_train_config actlab_train_config_default(void) {
     return c;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Write text to path through a temporary file and rename. */
 static int write_atomic(const char *path, const char *text, char *err, size_t errlen) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
-    if (!f) return fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    if (!f) return actlab_errorf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
     int ok = fputs(text, f) >= 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         remove(tmp);
-        return fail(err, errlen, "cannot write %s: %s", path, strerror(e));
+        return actlab_errorf(err, errlen, "cannot write %s: %s", path, strerror(e));
     }
     return 0;
 }
@@ -183,17 +176,17 @@ static int same_run(const cJSON *now, const cJSON *then, char *what, size_t len)
 static int setup(run *r, char *err, size_t errlen) {
     const actlab_train_config *c = r->cfg;
     char e[1024];
-    if (c->epochs < 1 || c->batch < 1) return fail(err, errlen, "epochs and batch must be at least 1");
-    if (actlab_data_open(c->data, &r->train, &r->test, e, sizeof e)) return fail(err, errlen, "%s", e);
+    if (c->epochs < 1 || c->batch < 1) return actlab_errorf(err, errlen, "epochs and batch must be at least 1");
+    if (actlab_data_open(c->data, &r->train, &r->test, e, sizeof e)) return actlab_errorf(err, errlen, "%s", e);
     if (c->train_subset) actlab_dataset_subset(&r->train, c->train_subset);
     if (c->test_subset) actlab_dataset_subset(&r->test, c->test_subset);
-    if (r->train.channels > 16) return fail(err, errlen, "%d channels: at most 16 are supported", r->train.channels);
+    if (r->train.channels > 16) return actlab_errorf(err, errlen, "%d channels: at most 16 are supported", r->train.channels);
     actlab_dataset_channel_stats(&r->train, r->mean, r->std);
     actlab_dataset_normalise(&r->train, r->mean, r->std);
     actlab_dataset_normalise(&r->test, r->mean, r->std);
 
     actlab_act_cfg act;
-    if (actlab_act_parse(c->act, &act, e, sizeof e)) return fail(err, errlen, "--act: %s", e);
+    if (actlab_act_parse(c->act, &act, e, sizeof e)) return actlab_errorf(err, errlen, "--act: %s", e);
     actlab_act_cfg_string(&act, r->act_spec, sizeof r->act_spec);
     actlab_net_options o = actlab_net_options_default();
     o.channels = r->train.channels, o.height = r->train.height, o.width = r->train.width;
@@ -202,14 +195,14 @@ static int setup(run *r, char *err, size_t errlen) {
     o.act = r->act_spec;
     o.act_per_channel = c->act_per_channel;
     r->net = actlab_net_load(c->model, &o, e, sizeof e);
-    if (!r->net) return fail(err, errlen, "%s", e);
+    if (!r->net) return actlab_errorf(err, errlen, "%s", e);
     actlab_net_init(r->net, c->seed);
 
     /* One optimiser group per parameter block: learnable activation parameters
      * get their own weight decay (none by default, as PyTorch's docs advise for PReLU). */
     int nb = actlab_net_param_blocks(r->net);
     actlab_param_group *groups = calloc((size_t)(nb ? nb : 1), sizeof *groups);
-    if (!groups) return fail(err, errlen, "out of memory");
+    if (!groups) return actlab_errorf(err, errlen, "out of memory");
     for (int i = 0; i < nb; i++) {
         actlab_net_param_block b = actlab_net_param_block_at(r->net, i);
         groups[i].w = actlab_net_params(r->net) + b.offset;
@@ -222,11 +215,11 @@ static int setup(run *r, char *err, size_t errlen) {
     actlab_optim_kind kind = actlab_optim_parse_kind(c->optim);
     if (!kind) {
         free(groups);
-        return fail(err, errlen, "--optim: expected sgd or adam, got '%s'", c->optim);
+        return actlab_errorf(err, errlen, "--optim: expected sgd or adam, got '%s'", c->optim);
     }
     if (c->act_weight_decay > 0 && c->weight_decay <= 0) {
         free(groups);
-        return fail(err, errlen, "--act-weight-decay needs a --weight-decay above 0 (it is applied through the same decay)");
+        return actlab_errorf(err, errlen, "--act-weight-decay needs a --weight-decay above 0 (it is applied through the same decay)");
     }
     actlab_optim_config oc = actlab_optim_config_default(kind);
     oc.lr = c->lr;
@@ -234,11 +227,11 @@ static int setup(run *r, char *err, size_t errlen) {
     if (kind == ACTLAB_OPTIM_SGD) oc.momentum = c->momentum, oc.nesterov = c->nesterov;
     r->optim = actlab_optim_config_validate(&oc, e, sizeof e) ? NULL : actlab_optim_new(&oc, groups, nb, e, sizeof e);
     free(groups);
-    if (!r->optim) return fail(err, errlen, "%s", e);
+    if (!r->optim) return actlab_errorf(err, errlen, "%s", e);
     if (actlab_schedule_parse(c->schedule ? c->schedule : "constant", c->lr, &r->schedule, e, sizeof e))
-        return fail(err, errlen, "--schedule: %s", e);
+        return actlab_errorf(err, errlen, "--schedule: %s", e);
     r->loader = actlab_loader_new(&r->train, c->batch, 1, 0, c->seed, e, sizeof e);
-    if (!r->loader) return fail(err, errlen, "%s", e);
+    if (!r->loader) return actlab_errorf(err, errlen, "%s", e);
     actlab_schedule_resolve(&r->schedule, c->epochs, actlab_loader_batches(r->loader));
     return 0;
 }
@@ -265,7 +258,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
     memset(&res, 0, sizeof res);
     char path[4096], e[1024];
     if (mkdir(cfg->out, 0755) != 0 && errno != EEXIST)
-        return fail(err, errlen, "cannot create run folder %s: %s", cfg->out, strerror(errno));
+        return actlab_errorf(err, errlen, "cannot create run folder %s: %s", cfg->out, strerror(errno));
     if (setup(&r, err, errlen)) {
         run_free(&r);
         return -1;
@@ -280,7 +273,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
         actlab_checkpoint ck;
         if (actlab_checkpoint_load(path, &ck, e, sizeof e)) {
             run_free(&r);
-            return fail(err, errlen, "--resume: %s", e);
+            return actlab_errorf(err, errlen, "--resume: %s", e);
         }
         cJSON *then = cJSON_Parse(ck.config_json);
         char what[1024] = "its configuration is not JSON";
@@ -297,7 +290,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
         actlab_checkpoint_free(&ck);
         if (!ok) {
             run_free(&r);
-            return fail(err, errlen, "--resume: %s is not this run's checkpoint: %s", path, what);
+            return actlab_errorf(err, errlen, "--resume: %s is not this run's checkpoint: %s", path, what);
         }
         /* keep the records of the epochs the checkpoint has */
         snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
@@ -328,7 +321,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
             rc = actlab_net_forward(r.net, x, n, 1, (uint64_t)step, err, errlen);
             double loss = rc ? 0 : autoencoder ? actlab_net_loss_mse(r.net, x, n) : actlab_net_loss(r.net, y, n, &ok);
             if (!rc && !isfinite(loss))
-                rc = fail(err, errlen, "epoch %lld batch %lld: the loss is %s; try a lower --lr (%s)", (long long)epoch + 1,
+                rc = actlab_errorf(err, errlen, "epoch %lld batch %lld: the loss is %s; try a lower --lr (%s)", (long long)epoch + 1,
                           (long long)b + 1, isnan(loss) ? "NaN" : "infinite",
                           epoch > 0 ? "the last good state is in last.ckpt of the run folder" : "no epoch finished, so no checkpoint");
             if (!rc) rc = actlab_net_backward(r.net, n, err, errlen);
@@ -341,7 +334,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
             if (cfg->stop_after && step >= cfg->stop_after) { /* as if killed: nothing more is written */
                 free(metrics);
                 run_free(&r);
-                return fail(err, errlen, "stopped after %lld steps (--stop-after)", (long long)step);
+                return actlab_errorf(err, errlen, "stopped after %lld steps (--stop-after)", (long long)step);
             }
         }
         if (rc) break;
@@ -368,7 +361,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
         char *grown = realloc(metrics, strlen(metrics) + strlen(line) + 2);
         if (!grown) {
             free(line);
-            rc = fail(err, errlen, "out of memory");
+            rc = actlab_errorf(err, errlen, "out of memory");
             break;
         }
         metrics = grown;
@@ -386,7 +379,7 @@ int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, ch
                                 .optim_len = olen, .optim_state = ostate};
         snprintf(path, sizeof path, "%s/last.ckpt", cfg->out);
         if (!rc && (!ostate || actlab_optim_state_save(r.optim, ostate)))
-            rc = fail(err, errlen, "cannot save the optimiser state");
+            rc = actlab_errorf(err, errlen, "cannot save the optimiser state");
         if (!rc) rc = actlab_checkpoint_save(path, &ck, err, errlen);
         free(ostate);
         free(ctext);
@@ -416,17 +409,17 @@ int actlab_test_checkpoint(const char *checkpoint, const char *data, int64_t tes
     memset(&test, 0, sizeof test);
     actlab_net *net = NULL;
     if (!cJSON_IsString(model) || !cJSON_IsString(act) || !cJSON_IsArray(mean) || !cJSON_IsArray(sd)) {
-        rc = fail(err, errlen, "%s: its configuration lacks the model, activation or normalisation", checkpoint);
+        rc = actlab_errorf(err, errlen, "%s: its configuration lacks the model, activation or normalisation", checkpoint);
         goto done;
     }
     if (actlab_data_open(data ? data : dspec->valuestring, NULL, &test, e, sizeof e)) {
-        rc = fail(err, errlen, "%s", e);
+        rc = actlab_errorf(err, errlen, "%s", e);
         goto done;
     }
     if (test_subset) actlab_dataset_subset(&test, test_subset);
     double m[16] = {0}, s[16] = {0};
     if (cJSON_GetArraySize(mean) != test.channels || test.channels > 16) {
-        rc = fail(err, errlen, "%s was trained on %d-channel data, %s has %d channels", checkpoint,
+        rc = actlab_errorf(err, errlen, "%s was trained on %d-channel data, %s has %d channels", checkpoint,
                   cJSON_GetArraySize(mean), test.source, test.channels);
         goto done;
     }
@@ -439,11 +432,11 @@ int actlab_test_checkpoint(const char *checkpoint, const char *data, int64_t tes
     o.act_per_channel = cJSON_IsTrue(pc);
     net = actlab_net_load(model->valuestring, &o, e, sizeof e);
     if (!net) {
-        rc = fail(err, errlen, "%s", e);
+        rc = actlab_errorf(err, errlen, "%s", e);
         goto done;
     }
     if (actlab_net_param_count(net) != ck.nparams) {
-        rc = fail(err, errlen, "%s holds %lld parameters but %s on this data has %lld", checkpoint,
+        rc = actlab_errorf(err, errlen, "%s holds %lld parameters but %s on this data has %lld", checkpoint,
                   (long long)ck.nparams, model->valuestring, (long long)actlab_net_param_count(net));
         goto done;
     }
