@@ -62,7 +62,8 @@ int64_t actlab_net_param_count(const actlab_net *net);
 float *actlab_net_params(actlab_net *net);
 float *actlab_net_grads(actlab_net *net);
 typedef struct actlab_net_param_block {
-    const char *name;        /* "conv1.weight", "act2.a", ... */
+    const char *name;        /* "weight", "bias", or "act" (learnable activation parameters) */
+    int layer;               /* the layer it belongs to (actlab_net_layer_info) */
     int64_t offset, n;
     int decay;               /* 1: weight decay applies (weights, biases), 0: learnable activation parameters */
 } actlab_net_param_block;

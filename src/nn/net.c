@@ -258,12 +258,12 @@ actlab_net_param_block actlab_net_param_block_at(const actlab_net *net, int inde
         for (int k = 0; k < 3; k++) {
             if (!n[k]) continue;
             if (index-- == 0) {
-                actlab_net_param_block b = {what[k], off[k], n[k], k < 2};
+                actlab_net_param_block b = {what[k], i, off[k], n[k], k < 2};
                 return b;
             }
         }
     }
-    actlab_net_param_block none = {NULL, 0, 0, 0};
+    actlab_net_param_block none = {NULL, -1, 0, 0, 0};
     return none;
 }
 
