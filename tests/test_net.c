@@ -102,8 +102,44 @@ static void check_bad(const char *text, const char *want) {
     actlab_net_free(net);
 }
 
+/* The oneDNN path against the plain reference on the same net and batch,
+ * including a second, smaller batch (its own set of primitives). */
+static void check_backends_agree(void) {
+    char err[512];
+    actlab_net_options o = actlab_net_options_default();
+    o.max_batch = 4;
+    o.act = "prelu";
+    actlab_net *fast = actlab_net_parse("tiny", tiny, &o, err, sizeof err);
+    o.use_reference = 1;
+    actlab_net *ref = actlab_net_parse("tiny", tiny, &o, err, sizeof err);
+    CHECK(fast && ref, "parse: %s", err);
+    if (!fast || !ref) return;
+    actlab_net_init(fast, 4);
+    actlab_net_init(ref, 4);
+    float x[4 * 128];
+    int32_t y[4] = {1, 0, 2, 1};
+    for (int i = 0; i < 4 * 128; i++) x[i] = actlab_noise_normal(2, 0, (uint64_t)i);
+    for (int batch = 4; batch >= 3; batch--) {
+        double lf, lr;
+        CHECK(actlab_net_forward(fast, x, batch, 1, 9, err, sizeof err) == 0, "fast forward: %s", err);
+        lf = actlab_net_loss(fast, y, batch, NULL);
+        actlab_net_backward(fast, batch, err, sizeof err);
+        actlab_net_forward(ref, x, batch, 1, 9, err, sizeof err);
+        lr = actlab_net_loss(ref, y, batch, NULL);
+        actlab_net_backward(ref, batch, err, sizeof err);
+        CHECK(check_close(lf, lr, 1e-5, 0), "batch %d: loss oneDNN %.9g, reference %.9g", batch, lf, lr);
+        const float *gf = actlab_net_grads(fast), *gr = actlab_net_grads(ref);
+        int bad = 0;
+        for (int64_t i = 0; i < actlab_net_param_count(fast); i++) bad += !check_close(gf[i], gr[i], 1e-4, 1e-6);
+        CHECK(bad == 0, "batch %d: %d gradients differ between oneDNN and the reference", batch, bad);
+    }
+    actlab_net_free(fast);
+    actlab_net_free(ref);
+}
+
 int main(void) {
     check_shapes_and_init();
+    check_backends_agree();
     check_gradients("relu", 0);
     check_gradients("prelu", 1);
     check_gradients("erelu", 0);

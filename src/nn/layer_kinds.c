@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "net_internal.h"
+#include "backend/dnnl_backend.h"
 
 /* ---- helpers ---- */
 
@@ -42,6 +43,53 @@ static void init_weights(actlab_net *net, nn_layer *l, int64_t fan_in, int64_t f
 }
 
 static const char *activation_key(nn_cfg_section *s) { return nn_cfg_str(s, "activation", "open"); }
+
+/* The fast path of a conv or dense layer: oneDNN primitives are built for one
+ * batch size, so a layer keeps one set for the full batch and one for the
+ * smaller last batch of an epoch (the slot with the other size is rebuilt). */
+typedef struct fast_path {
+    int batch[2];
+    void *obj[2];
+    void (*free)(void *);
+} fast_path;
+
+static void fast_release(nn_layer *l) {
+    fast_path *f = l->backend;
+    if (!f) return;
+    for (int i = 0; i < 2; i++)
+        if (f->obj[i]) f->free(f->obj[i]);
+    free(f);
+    l->backend = NULL;
+}
+
+static void conv_free(void *o) { nn_dnnl_conv_free(o); }
+static void dense_free(void *o) { nn_dnnl_dense_free(o); }
+
+/* The layer's oneDNN object for this batch size, built on first use. */
+static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    fast_path *f = l->backend;
+    if (!f) {
+        f = l->backend = calloc(1, sizeof *f);
+        if (!f) return actlab_errorf(err, errlen, "out of memory"), NULL;
+    }
+    for (int i = 0; i < 2; i++)
+        if (f->obj[i] && f->batch[i] == net->batch) return f->obj[i];
+    int slot = f->obj[0] && f->batch[0] == net->max_batch ? 1 : 0;
+    if (f->obj[slot]) f->free(f->obj[slot]);
+    char e[512];
+    if (!strcmp(l->kind->name, "conv")) {
+        nn_conv_shape cs;
+        nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
+        f->obj[slot] = nn_dnnl_conv_new(&cs, l->bias, e, sizeof e);
+        f->free = conv_free;
+    } else {
+        f->obj[slot] = nn_dnnl_dense_new(net->batch, l->in_c * l->in_h * l->in_w, l->c, l->bias, e, sizeof e);
+        f->free = dense_free;
+    }
+    f->batch[slot] = net->batch;
+    if (!f->obj[slot]) actlab_errorf(err, errlen, "%s:%d: oneDNN: %s", net->path, l->line, e);
+    return f->obj[slot];
+}
 
 /* ---- conv: torch.nn.Conv2d ---- */
 
@@ -77,15 +125,31 @@ static void conv_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t inde
 }
 
 static int conv_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
-    nn_conv_shape cs = conv_shape(net, l);
-    ref_conv2d_forward(l->out, in, net->params + l->w_off, l->bias ? net->params + l->b_off : NULL, &cs);
+    const float *w = net->params + l->w_off, *b = l->bias ? net->params + l->b_off : NULL;
+    if (net->use_reference) {
+        nn_conv_shape cs = conv_shape(net, l);
+        ref_conv2d_forward(l->out, in, w, b, &cs);
+        return 0;
+    }
+    nn_dnnl_conv *c = fast_object(net, l, err, errlen);
+    if (!c) return -1;
+    if (nn_dnnl_conv_forward(c, l->out, in, w, b))
+        return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_conv_error(c));
     return 0;
 }
 
 static int conv_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
-    nn_conv_shape cs = conv_shape(net, l);
-    ref_conv2d_backward(din, net->grads + l->w_off, l->bias ? net->grads + l->b_off : NULL, l->dout, in,
-                        net->params + l->w_off, &cs);
+    const float *w = net->params + l->w_off;
+    float *dw = net->grads + l->w_off, *db = l->bias ? net->grads + l->b_off : NULL;
+    if (net->use_reference) {
+        nn_conv_shape cs = conv_shape(net, l);
+        ref_conv2d_backward(din, dw, db, l->dout, in, w, &cs);
+        return 0;
+    }
+    nn_dnnl_conv *c = fast_object(net, l, err, errlen);
+    if (!c) return -1;
+    if (nn_dnnl_conv_backward(c, din, dw, db, l->dout, in, w))
+        return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_conv_error(c));
     return 0;
 }
 
@@ -116,14 +180,29 @@ static void dense_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t ind
 }
 
 static int dense_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
-    ref_dense_forward(l->out, in, net->params + l->w_off, l->bias ? net->params + l->b_off : NULL, net->batch,
-                      l->in_c * l->in_h * l->in_w, l->c);
+    const float *w = net->params + l->w_off, *b = l->bias ? net->params + l->b_off : NULL;
+    if (net->use_reference) {
+        ref_dense_forward(l->out, in, w, b, net->batch, l->in_c * l->in_h * l->in_w, l->c);
+        return 0;
+    }
+    nn_dnnl_dense *d = fast_object(net, l, err, errlen);
+    if (!d) return -1;
+    if (nn_dnnl_dense_forward(d, l->out, in, w, b))
+        return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_dense_error(d));
     return 0;
 }
 
 static int dense_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
-    ref_dense_backward(din, net->grads + l->w_off, l->bias ? net->grads + l->b_off : NULL, l->dout, in,
-                       net->params + l->w_off, net->batch, l->in_c * l->in_h * l->in_w, l->c);
+    const float *w = net->params + l->w_off;
+    float *dw = net->grads + l->w_off, *db = l->bias ? net->grads + l->b_off : NULL;
+    if (net->use_reference) {
+        ref_dense_backward(din, dw, db, l->dout, in, w, net->batch, l->in_c * l->in_h * l->in_w, l->c);
+        return 0;
+    }
+    nn_dnnl_dense *d = fast_object(net, l, err, errlen);
+    if (!d) return -1;
+    if (nn_dnnl_dense_backward(d, din, dw, db, l->dout, in, w))
+        return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_dense_error(d));
     return 0;
 }
 
@@ -321,9 +400,9 @@ static void activation_describe(const nn_layer *l, char *buf, size_t len, double
 
 static const nn_layer_kind kinds[] = {
     {"conv", "filters, size, stride, pad, bias, activation", conv_from_cfg, NULL, conv_init, conv_forward,
-     conv_backward, conv_describe, NULL},
+     conv_backward, conv_describe, fast_release},
     {"dense", "outputs, bias, activation", dense_from_cfg, NULL, dense_init, dense_forward, dense_backward,
-     dense_describe, NULL},
+     dense_describe, fast_release},
     {"maxpool", "size, stride, pad", pool_from_cfg, maxpool_allocate, NULL, maxpool_forward, maxpool_backward,
      pool_describe, NULL},
     {"avgpool", "size, stride, pad", pool_from_cfg, NULL, NULL, avgpool_forward, avgpool_backward, pool_describe, NULL},

@@ -1,0 +1,224 @@
+/*
+ * dnnl_backend.h — the oneDNN (Debian libdnnl 2.6, C API) backend for the
+ * layers that carry the arithmetic: 2-D convolution, inner product (dense)
+ * and max/avg pooling, forward and backward, float32.
+ *
+ * At this interface every tensor is a plain float buffer in the reference's
+ * layout (src/nn/layers_ref.h): activations NCHW (dense: [B][I]), conv
+ * weights [O][C][KH][KW], dense weights [O][I] (PyTorch's), biases [O]. The
+ * semantics are the reference's: backward OVERWRITES din (NULL skips the
+ * backward-data pass) and ACCUMULATES (+=) into dw and db.
+ *
+ * One object per layer instance and shape. Everything oneDNN needs is built
+ * when the object is created: primitive descriptors, primitives, the reorders
+ * between the plain buffers and the layouts oneDNN prefers, the memory
+ * objects. A forward or backward call only points memory objects at the
+ * caller's buffers and executes; it never creates a primitive or allocates.
+ *
+ * Layouts. Each primitive runs either on the plain layouts directly or on
+ * the blocked layouts oneDNN picks (format_tag_any), with reorders in and out
+ * inside the call. NN_DNNL_FMT_AUTO chooses per primitive from measurements
+ * on this machine (table in dnnl_conv.c): blocked, reorders paid, beats the
+ * plain (gemm) convolutions on every layer measured, LeNet's included, except
+ * backward data into 1-4 input channels; dense layers and pooling run plain.
+ *
+ * Temporary storage (blocked copies, oneDNN's scratchpads, the weight
+ * gradients before they are added to dw) comes from one buffer shared by all
+ * objects of the process and sized at creation to the largest need; only max
+ * pooling's workspace, which must live from forward to backward, is per
+ * object. Hence: the objects share one oneDNN engine, stream and temporary
+ * buffer, and calls on them must not run concurrently from several threads.
+ * oneDNN parallelises each call itself with OpenMP.
+ *
+ * Threads and bits (observed with oneDNN 2.6.3, 1-4 threads): the same call on
+ * the same inputs with the same thread count gives the same bits, every
+ * time. Forward and backward data of convolutions, and pooling, give the same
+ * bits for any thread count; the weight and bias gradients do not (oneDNN
+ * splits the reduction over the batch between threads), nor does the dense
+ * forward between 1 and more threads (its sgemm takes another path).
+ *
+ * Errors: creation fails with NULL and a message in err naming the layer,
+ * its shape, the oneDNN call and its status, e.g.
+ *   "conv 6->16 5x5 stride 1 pad 0 on 128x6x14x14: forward:
+ *    dnnl_primitive_desc_create failed: unimplemented";
+ * a call fails with -1 and the same kind of message in nn_dnnl_*_error().
+ * Nothing here exits or prints.
+ */
+#ifndef ACTLAB_BACKEND_DNNL_BACKEND_H
+#define ACTLAB_BACKEND_DNNL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/layers_ref.h" /* nn_conv_shape, nn_pool_shape */
+
+/* How a layer lays out its tensors for oneDNN. */
+typedef enum nn_dnnl_format {
+    NN_DNNL_FMT_AUTO = 0, /* per-primitive choice from measurements (the default) */
+    NN_DNNL_FMT_PLAIN,    /* the primitives run on NCHW / OIHW / NC / OI directly */
+    NN_DNNL_FMT_BLOCKED,  /* format_tag_any: oneDNN's preferred layouts, reordered in the call */
+} nn_dnnl_format;
+
+/* Convolution algorithm. Winograd exists only for some shapes (3x3, stride 1,
+ * blocked layouts); where oneDNN has no implementation for the requested
+ * algorithm, the primitive falls back to direct and nn_dnnl_conv_info() says
+ * what runs. */
+typedef enum nn_dnnl_conv_alg {
+    NN_DNNL_ALG_DEFAULT = 0, /* Winograd where it measured faster (3x3 s1, >= 64 channels), else direct */
+    NN_DNNL_ALG_DIRECT,
+    NN_DNNL_ALG_AUTO,     /* dnnl_convolution_auto: oneDNN's own pick (also Winograd where it loses) */
+    NN_DNNL_ALG_WINOGRAD, /* dnnl_convolution_winograd, falling back to direct */
+} nn_dnnl_conv_alg;
+
+typedef struct nn_dnnl_opts {
+    nn_dnnl_format format;
+    nn_dnnl_conv_alg alg; /* convolution only */
+} nn_dnnl_opts;
+
+/* oneDNN's version and the number of threads it will use, e.g. "oneDNN 2.6.3, 2 threads". */
+const char *nn_dnnl_version(void);
+
+/* ---- convolution (torch.nn.Conv2d, groups 1, dilation 1, zero padding) ---- */
+
+typedef struct nn_dnnl_conv nn_dnnl_conv;
+
+/* s must be filled (nn_conv_shape_init). opts may be NULL (defaults). */
+nn_dnnl_conv *nn_dnnl_conv_new(const nn_conv_shape *s, int with_bias, char *err, size_t errlen);
+nn_dnnl_conv *nn_dnnl_conv_new_opts(const nn_conv_shape *s, int with_bias, const nn_dnnl_opts *opts, char *err,
+                                    size_t errlen);
+/* out[B][O][OH][OW] = conv(in, w) + b; b is ignored without bias. Returns 0 or -1. */
+int nn_dnnl_conv_forward(nn_dnnl_conv *c, float *out, const float *in, const float *w, const float *b);
+/* din overwritten (NULL: skipped); dw += (NULL: weight gradients skipped); db += (NULL or
+ * no bias: skipped). Returns 0 or -1. */
+int nn_dnnl_conv_backward(nn_dnnl_conv *c, float *din, float *dw, float *db, const float *dout, const float *in,
+                          const float *w);
+/* One line: oneDNN's implementation and the layouts of each primitive (oneDNN verbose
+ * style: abcd is NCHW, aBcd16b blocks 16 channels), e.g. "fwd jit:avx512_core (src abcd,
+ * wei Acbd16a, dst aBcd16b); bwd_data x64:gemm:jit (diff_src abcd, ...); ...". */
+const char *nn_dnnl_conv_info(const nn_dnnl_conv *c);
+const char *nn_dnnl_conv_error(const nn_dnnl_conv *c);
+void nn_dnnl_conv_free(nn_dnnl_conv *c);
+
+/* ---- dense (torch.nn.Linear): in[B][I], w[O][I], out[B][O] ---- */
+
+typedef struct nn_dnnl_dense nn_dnnl_dense;
+
+nn_dnnl_dense *nn_dnnl_dense_new(int B, int I, int O, int with_bias, char *err, size_t errlen);
+nn_dnnl_dense *nn_dnnl_dense_new_opts(int B, int I, int O, int with_bias, const nn_dnnl_opts *opts, char *err,
+                                      size_t errlen);
+int nn_dnnl_dense_forward(nn_dnnl_dense *d, float *out, const float *in, const float *w, const float *b);
+int nn_dnnl_dense_backward(nn_dnnl_dense *d, float *din, float *dw, float *db, const float *dout, const float *in,
+                           const float *w);
+const char *nn_dnnl_dense_info(const nn_dnnl_dense *d);
+const char *nn_dnnl_dense_error(const nn_dnnl_dense *d);
+void nn_dnnl_dense_free(nn_dnnl_dense *d);
+
+/* ---- pooling (torch.nn.MaxPool2d / AvgPool2d with count_include_pad=True) ---- */
+
+typedef enum nn_dnnl_pool_kind { NN_DNNL_POOL_MAX, NN_DNNL_POOL_AVG } nn_dnnl_pool_kind;
+typedef struct nn_dnnl_pool nn_dnnl_pool;
+
+/* Max pooling keeps oneDNN's workspace (where each maximum was) inside the object from
+ * forward to backward: backward uses the most recent forward. Ties keep the first element
+ * in row-major order, as the reference; unlike PyTorch, a NaN does not win. */
+nn_dnnl_pool *nn_dnnl_pool_new(const nn_pool_shape *s, nn_dnnl_pool_kind kind, char *err, size_t errlen);
+int nn_dnnl_pool_forward(nn_dnnl_pool *p, float *out, const float *in);
+/* din[B][C][H][W] overwritten. */
+int nn_dnnl_pool_backward(nn_dnnl_pool *p, float *din, const float *dout);
+const char *nn_dnnl_pool_info(const nn_dnnl_pool *p);
+const char *nn_dnnl_pool_error(const nn_dnnl_pool *p);
+void nn_dnnl_pool_free(nn_dnnl_pool *p);
+
+/* ---- shared by the backend's files (dnnl_*.c), not for callers ---- */
+#ifdef NN_DNNL_INTERNAL
+#include <dnnl.h>
+
+#define NN_DNNL_ERRLEN 256
+#define NN_DNNL_MAX_TEMPS 24
+
+/* The process's engine and stream, created on first use. 0, or -1 with err. */
+int nn_dnnl_context(dnnl_engine_t *engine, dnnl_stream_t *stream, char *err, size_t errlen);
+/* Writes "WHAT: STAGE: CALL failed: STATUS" to err and returns -1. stage may be NULL. */
+int nn_dnnl_fail(char *err, size_t errlen, const char *what, const char *stage, const char *call, dnnl_status_t st);
+/* A short layout name in oneDNN verbose style ("abcd", "aBcd16b", "ABcd16a16b"). */
+void nn_dnnl_md_tag(char *buf, size_t n, const dnnl_memory_desc_t *md);
+int nn_dnnl_md_is(const dnnl_memory_desc_t *md, const dnnl_memory_desc_t *want);
+
+/* The temporary memory of one object. Memory objects are registered with an offset in the
+ * phase they belong to (forward or backward); a phase's registrations never overlap one
+ * another; the object's need is its largest phase. Before each call nn_dnnl_temps_bind
+ * points every registered memory at the shared buffer (a no-op unless it moved). */
+typedef struct nn_dnnl_temps {
+    dnnl_memory_t mem[NN_DNNL_MAX_TEMPS];
+    size_t off[NN_DNNL_MAX_TEMPS];
+    int n;
+    size_t phase_used; /* bytes of the current phase given out so far */
+    size_t need;       /* max over phases */
+    void *bound;       /* base the memories point into now */
+    int reserved;      /* counted in the shared buffer's users */
+} nn_dnnl_temps;
+
+void nn_dnnl_temps_phase(nn_dnnl_temps *t); /* start a new phase at offset 0 */
+/* Reserves size bytes (64-byte aligned) in the current phase; returns the offset. */
+size_t nn_dnnl_temps_take(nn_dnnl_temps *t, size_t size);
+/* Creates a memory object of md with no buffer and registers it at offset off. */
+int nn_dnnl_temps_mem(nn_dnnl_temps *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, size_t off,
+                      const char *what, char *err, size_t errlen);
+/* Grows the shared buffer to hold t->need bytes (creation time only). */
+int nn_dnnl_temps_reserve(nn_dnnl_temps *t, const char *what, char *err, size_t errlen);
+int nn_dnnl_temps_bind(nn_dnnl_temps *t, const char *what, char *err, size_t errlen);
+/* Releases the object's hold on the shared buffer (freed with its last user). The memory
+ * objects themselves are destroyed by their owners. */
+void nn_dnnl_temps_release(nn_dnnl_temps *t);
+
+/* A primitive with its descriptor and, if it needs one, its scratchpad in the temporary
+ * buffer (primitives of one phase run one after another and share the region). */
+typedef struct nn_dnnl_prim {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t p;
+    dnnl_memory_t scratch; /* NULL if none */
+    char impl[48];         /* implementation name, e.g. "jit:avx512_common" */
+} nn_dnnl_prim;
+
+/* Creates the descriptor (user scratchpad mode; post_ops if given) and the primitive, and
+ * records the implementation's name. The scratchpad comes later (nn_dnnl_prims_scratch). */
+int nn_dnnl_prim_make(nn_dnnl_prim *pr, const_dnnl_op_desc_t desc, const_dnnl_primitive_desc_t hint,
+                      dnnl_post_ops_t post_ops, const char *what, const char *stage, char *err, size_t errlen);
+/* Reorder from src to dst layout; accumulate: dst += src (sum post-op) instead of dst = src. */
+int nn_dnnl_reorder_make(nn_dnnl_prim *pr, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
+                         int accumulate, const char *what, const char *stage, char *err, size_t errlen);
+/* Once all arguments and primitives of a phase are made (reorders included): takes the
+ * largest scratchpad among them from the phase and creates their scratchpad memories there. */
+int nn_dnnl_prims_scratch(nn_dnnl_temps *t, nn_dnnl_prim **prims, int n, const char *what, char *err,
+                          size_t errlen);
+void nn_dnnl_prim_free(nn_dnnl_prim *pr);
+
+/* An argument of a primitive: the caller's plain buffer and, when the primitive wants another
+ * layout (or the result must be added, not written), a copy in the temporary buffer with the
+ * reorder between the two. */
+typedef enum nn_dnnl_dir { NN_DNNL_IN, NN_DNNL_OUT, NN_DNNL_OUT_ADD } nn_dnnl_dir;
+typedef struct nn_dnnl_arg {
+    dnnl_memory_t user;  /* plain layout, pointed at the caller's buffer per call */
+    dnnl_memory_t mem;   /* what the primitive uses: user itself or the copy */
+    nn_dnnl_prim reorder; /* .p NULL when mem == user */
+    int own_mem;         /* mem is a separate copy (destroy it too) */
+} nn_dnnl_arg;
+
+/* Builds the argument: plain is the caller's layout, want the primitive's. The copy (if
+ * any) is taken from the current phase of t; list the reorder in nn_dnnl_prims_scratch. */
+int nn_dnnl_arg_make(nn_dnnl_arg *a, nn_dnnl_temps *t, const dnnl_memory_desc_t *plain,
+                     const dnnl_memory_desc_t *want, nn_dnnl_dir dir, const char *what, const char *stage,
+                     char *err, size_t errlen);
+/* Per call: points user at ptr; for an input, runs the reorder into the copy. */
+int nn_dnnl_arg_in(nn_dnnl_arg *a, const void *ptr, dnnl_stream_t s, const char *what, char *err, size_t errlen);
+int nn_dnnl_arg_set(nn_dnnl_arg *a, void *ptr, const char *what, char *err, size_t errlen);
+/* For an output, after the primitive: runs the reorder from the copy into the user buffer. */
+int nn_dnnl_arg_out(nn_dnnl_arg *a, dnnl_stream_t s, const char *what, char *err, size_t errlen);
+void nn_dnnl_arg_free(nn_dnnl_arg *a);
+
+/* Executes pr with args (the scratchpad is appended here). */
+int nn_dnnl_exec(nn_dnnl_prim *pr, dnnl_stream_t s, int nargs, const dnnl_exec_arg_t *args, const char *what,
+                 const char *stage, char *err, size_t errlen);
+#endif /* NN_DNNL_INTERNAL */
+
+#endif
