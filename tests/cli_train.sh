@@ -51,6 +51,9 @@ check "autoencoder: reconstruction error falls" python3 -c '
 import json,sys; m=[json.loads(l) for l in open(sys.argv[1])]
 assert len(m)==2 and m[1]["test_loss"] < m[0]["test_loss"] and "test_acc" not in m[0], m' "$tmp/ae/metrics.jsonl"
 
+err=$($A train --subset 200 --test-subset 100 --epochs 1 --threads 1 --verbose --out "$tmp/v" 2>&1 >/dev/null)
+check "--verbose names keys left at their defaults" grep -q 'lenet.cfg:9: \[conv\] stride left at its default' <<<"$err"
+
 # errors: clear message, non-zero exit, nothing half-written
 err=$($A train $run --lr abc --out "$tmp/x" 2>&1); rc=$?
 check "bad --lr exits 2" test $rc -eq 2 -a -n "$(grep -- '--lr expects' <<<"$err")"

@@ -38,6 +38,7 @@ typedef struct actlab_train_config {
     const char *out;          /* run folder */
     int resume;               /* continue from OUT/last.ckpt */
     int progress;             /* 1: a live line (terminal), 0: a line per epoch */
+    int verbose;              /* report model-file keys left at their defaults */
     int64_t stop_after;       /* tests: stop (as if killed) after this many optimiser steps; 0: never */
     FILE *log;                /* where progress goes (stderr if NULL) */
 } actlab_train_config;

@@ -14,10 +14,11 @@ static void train_usage(void) {
     puts("usage: actlab train [--model M] [--data D] [--act A] [--act-param k=v]... [--act-per-channel]\n"
          "                    [--epochs N] [--batch B] [--optim sgd|adam] [--lr LR] [--momentum M] [--nesterov]\n"
          "                    [--weight-decay WD] [--act-weight-decay WD] [--schedule S] [--seed S]\n"
-         "                    [--threads T] [--subset N] [--test-subset N] [--out DIR] [--resume]\n"
+         "                    [--threads T] [--subset N] [--test-subset N] [--out DIR] [--resume] [--verbose]\n"
          "Defaults: --model lenet --data fashion-mnist --act relu --epochs 5 --batch 128 --optim sgd\n"
          "          --lr 0.01 --momentum 0.9 --weight-decay 0 --schedule constant --seed 1 --out runs/run\n"
-         "Writes DIR/config.json, DIR/metrics.jsonl (one record per epoch) and DIR/last.ckpt (every epoch).");
+         "Writes DIR/config.json, DIR/metrics.jsonl (one record per epoch) and DIR/last.ckpt (every epoch).\n"
+         "--verbose lists the model file's keys left at their defaults.");
 }
 
 /* A flag's value as a number in [lo, hi] (whole if integer). */
@@ -45,6 +46,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(f, "--act-per-channel")) c.act_per_channel = 1;
         else if (!strcmp(f, "--nesterov")) c.nesterov = 1;
         else if (!strcmp(f, "--resume")) c.resume = 1;
+        else if (!strcmp(f, "--verbose")) c.verbose = 1;
         else if (!v || (v[0] == '-' && v[1] == '-')) return cli_fail("train", "unknown flag or missing value: '%s' (see actlab train --help)", f);
         else if (!strcmp(f, "--model")) model = v, i++;
         else if (!strcmp(f, "--data")) c.data = v, i++;

@@ -194,8 +194,11 @@ static int setup(run *r, char *err, size_t errlen) {
     o.max_batch = c->batch;
     o.act = r->act_spec;
     o.act_per_channel = c->act_per_channel;
+    char notes[8192] = "";
+    if (c->verbose) o.verbose = 1, o.log = notes, o.loglen = sizeof notes;
     r->net = actlab_net_load(c->model, &o, e, sizeof e);
     if (!r->net) return actlab_errorf(err, errlen, "%s", e);
+    if (notes[0]) fputs(notes, r->log);
     actlab_net_init(r->net, c->seed);
 
     /* One optimiser group per parameter block: learnable activation parameters
