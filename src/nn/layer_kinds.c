@@ -44,7 +44,7 @@ static void init_weights(actlab_net *net, nn_layer *l, int64_t fan_in, int64_t f
 
 static const char *activation_key(nn_cfg_section *s) { return nn_cfg_str(s, "activation", "open"); }
 
-/* The fast path of a conv or dense layer: oneDNN primitives are built for one
+/* The fast path of a conv, dense or pooling layer: oneDNN primitives are built for one
  * batch size, so a layer keeps one set for the full batch and one for the
  * smaller last batch of an epoch (the slot with the other size is rebuilt). */
 typedef struct fast_path {
@@ -64,6 +64,7 @@ static void fast_release(nn_layer *l) {
 
 static void conv_free(void *o) { nn_dnnl_conv_free(o); }
 static void dense_free(void *o) { nn_dnnl_dense_free(o); }
+static void pool_free(void *o) { nn_dnnl_pool_free(o); }
 
 /* The layer's oneDNN object for this batch size, built on first use. */
 static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t errlen) {
@@ -82,9 +83,15 @@ static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t e
         nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
         f->obj[slot] = nn_dnnl_conv_new(&cs, l->bias, e, sizeof e);
         f->free = conv_free;
-    } else {
+    } else if (!strcmp(l->kind->name, "dense")) {
         f->obj[slot] = nn_dnnl_dense_new(net->batch, l->in_c * l->in_h * l->in_w, l->c, l->bias, e, sizeof e);
         f->free = dense_free;
+    } else {
+        nn_pool_shape ps;
+        nn_pool_shape_init(&ps, net->batch, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
+        f->obj[slot] = nn_dnnl_pool_new(&ps, strcmp(l->kind->name, "maxpool") ? NN_DNNL_POOL_AVG : NN_DNNL_POOL_MAX, e,
+                                        sizeof e);
+        f->free = pool_free;
     }
     f->batch[slot] = net->batch;
     if (!f->obj[slot]) actlab_errorf(err, errlen, "%s:%d: oneDNN: %s", net->path, l->line, e);
@@ -233,32 +240,40 @@ static nn_pool_shape pool_shape(const actlab_net *net, const nn_layer *l) {
     return ps;
 }
 
+/* The reference path keeps its argmax here; oneDNN keeps its own workspace. */
 static int maxpool_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    if (!net->use_reference) return 0;
     l->aux = malloc(sizeof(int32_t) * (size_t)net->max_batch * l->c * l->h * l->w);
     return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
 }
 
-static int maxpool_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
-    nn_pool_shape ps = pool_shape(net, l);
-    ref_maxpool_forward(l->out, l->aux, in, &ps);
+static int pool_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    int max = !strcmp(l->kind->name, "maxpool");
+    if (net->use_reference) {
+        nn_pool_shape ps = pool_shape(net, l);
+        if (max) ref_maxpool_forward(l->out, l->aux, in, &ps);
+        else ref_avgpool_forward(l->out, in, &ps);
+        return 0;
+    }
+    nn_dnnl_pool *p = fast_object(net, l, err, errlen);
+    if (!p) return -1;
+    if (nn_dnnl_pool_forward(p, l->out, in))
+        return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_pool_error(p));
     return 0;
 }
 
-static int maxpool_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
-    nn_pool_shape ps = pool_shape(net, l);
-    if (din) ref_maxpool_backward(din, l->dout, l->aux, &ps);
-    return 0;
-}
-
-static int avgpool_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
-    nn_pool_shape ps = pool_shape(net, l);
-    ref_avgpool_forward(l->out, in, &ps);
-    return 0;
-}
-
-static int avgpool_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
-    nn_pool_shape ps = pool_shape(net, l);
-    if (din) ref_avgpool_backward(din, l->dout, &ps);
+static int pool_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    if (!din) return 0;
+    if (net->use_reference) {
+        nn_pool_shape ps = pool_shape(net, l);
+        if (!strcmp(l->kind->name, "maxpool")) ref_maxpool_backward(din, l->dout, l->aux, &ps);
+        else ref_avgpool_backward(din, l->dout, &ps);
+        return 0;
+    }
+    nn_dnnl_pool *p = fast_object(net, l, err, errlen);
+    if (!p) return -1;
+    if (nn_dnnl_pool_backward(p, din, l->dout))
+        return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_pool_error(p));
     return 0;
 }
 
@@ -403,9 +418,10 @@ static const nn_layer_kind kinds[] = {
      conv_backward, conv_describe, fast_release},
     {"dense", "outputs, bias, activation", dense_from_cfg, NULL, dense_init, dense_forward, dense_backward,
      dense_describe, fast_release},
-    {"maxpool", "size, stride, pad", pool_from_cfg, maxpool_allocate, NULL, maxpool_forward, maxpool_backward,
-     pool_describe, NULL},
-    {"avgpool", "size, stride, pad", pool_from_cfg, NULL, NULL, avgpool_forward, avgpool_backward, pool_describe, NULL},
+    {"maxpool", "size, stride, pad", pool_from_cfg, maxpool_allocate, NULL, pool_forward, pool_backward,
+     pool_describe, fast_release},
+    {"avgpool", "size, stride, pad", pool_from_cfg, NULL, NULL, pool_forward, pool_backward, pool_describe,
+     fast_release},
     {"dropout", "probability", dropout_from_cfg, dropout_allocate, NULL, dropout_forward, dropout_backward,
      dropout_describe, NULL},
     {"flatten", "", flatten_from_cfg, NULL, NULL, copy_forward, copy_backward, none_describe, NULL},
