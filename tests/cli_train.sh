@@ -54,6 +54,13 @@ assert len(m)==2 and m[1]["test_loss"] < m[0]["test_loss"] and "test_acc" not in
 err=$($A train --subset 200 --test-subset 100 --epochs 1 --threads 1 --verbose --out "$tmp/v" 2>&1 >/dev/null)
 check "--verbose names keys left at their defaults" grep -q 'lenet.cfg:9: \[conv\] stride left at its default' <<<"$err"
 
+# training settings from the model file's [net], and flags over them
+printf '[net]\nbatch=32\nlr=0.05\nmomentum=0.5\nschedule=step:size=1,gamma=0.5\nepochs=1\n[dense]\noutputs=32\n[dense]\n' >"$tmp/hints.cfg"
+$A train --model "$tmp/hints.cfg" --subset 300 --test-subset 100 --threads 1 --lr 0.2 --out "$tmp/h" >/dev/null 2>&1
+check "model-file settings used, flags win" python3 -c '
+import json,sys; c=json.load(open(sys.argv[1]))
+assert c["batch"]==32 and c["momentum"]==0.5 and c["epochs"]==1 and c["lr"]==0.2 and c["schedule"].startswith("step:size=1"), c' "$tmp/h/config.json"
+
 # errors: clear message, non-zero exit, nothing half-written
 err=$($A train $run --lr abc --out "$tmp/x" 2>&1); rc=$?
 check "bad --lr exits 2" test $rc -eq 2 -a -n "$(grep -- '--lr expects' <<<"$err")"

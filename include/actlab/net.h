@@ -39,6 +39,16 @@ typedef struct actlab_net_options {
 
 actlab_net_options actlab_net_options_default(void);
 
+/* Training settings a model file may carry in its [net] section (batch, epochs,
+ * optim, lr, momentum, nesterov, weight_decay, schedule); a run's flags override them. */
+typedef struct actlab_net_hints {
+    int batch, epochs;                  /* 0: not given */
+    double lr, momentum, weight_decay;  /* NAN: not given */
+    int nesterov;                       /* -1: not given */
+    char optim[16], schedule[256];      /* "": not given */
+} actlab_net_hints;
+int actlab_net_read_hints(const char *path, actlab_net_hints *out, char *err, size_t errlen);
+
 /* Build from a model file, or from model text in memory (name used in messages). */
 actlab_net *actlab_net_load(const char *path, const actlab_net_options *opts, char *err, size_t errlen);
 actlab_net *actlab_net_parse(const char *name, const char *text, const actlab_net_options *opts, char *err,

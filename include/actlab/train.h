@@ -27,11 +27,15 @@ typedef struct actlab_train_config {
     const char *data;         /* data set spec (actlab/data.h) */
     const char *act;          /* function for open activation layers, "NAME[:k=v]" or "expr:..." */
     int act_per_channel;      /* learnable activation parameters per channel */
+    /* Left unset (NULL, NAN, -1 or 0 as actlab_train_config_default leaves them), these come
+     * from the model file's [net] section, else default to sgd, lr 0.01, momentum 0.9,
+     * weight decay 0, no Nesterov, constant schedule, 5 epochs, batch 128. */
     const char *optim;        /* "sgd" or "adam" */
-    double lr, momentum, weight_decay, act_weight_decay;
+    double lr, momentum, weight_decay;
     int nesterov;
-    const char *schedule;     /* text for actlab/optim.h's schedule parser; NULL: constant */
+    const char *schedule;     /* text for actlab/optim.h's schedule parser */
     int epochs, batch;
+    double act_weight_decay;
     uint64_t seed;
     int threads;              /* 0: OpenMP's default */
     int64_t train_subset, test_subset; /* 0: all */

@@ -64,6 +64,41 @@ int nn_append_activation(actlab_net *net, const char *spec, int line, char *err,
     return 0;
 }
 
+/* The [net] section's training settings, checked; reading them marks them known. */
+static int read_hints(const nn_cfg *cfg, nn_cfg_section *s, actlab_net_hints *h, char *err, size_t errlen) {
+    memset(h, 0, sizeof *h);
+    h->lr = h->momentum = h->weight_decay = NAN;
+    double v;
+    if (nn_cfg_int(cfg, s, "batch", 0, 1, 65536, &h->batch, err, errlen) ||
+        nn_cfg_int(cfg, s, "epochs", 0, 1, 1000000, &h->epochs, err, errlen) ||
+        nn_cfg_int(cfg, s, "nesterov", -1, 0, 1, &h->nesterov, err, errlen) ||
+        nn_cfg_float(cfg, s, "lr", NAN, 0, 1000, &v, err, errlen))
+        return -1;
+    h->lr = v;
+    if (nn_cfg_float(cfg, s, "momentum", NAN, 0, 0.999999, &h->momentum, err, errlen) ||
+        nn_cfg_float(cfg, s, "weight_decay", NAN, 0, 1, &h->weight_decay, err, errlen))
+        return -1;
+    const char *optim = nn_cfg_str(s, "optim", ""), *schedule = nn_cfg_str(s, "schedule", "");
+    if (*optim && strcmp(optim, "sgd") && strcmp(optim, "adam"))
+        return actlab_errorf(err, errlen, "%s:%d: [net] optim: expected sgd or adam, got '%s'", cfg->path, s->line, optim);
+    snprintf(h->optim, sizeof h->optim, "%s", optim);
+    snprintf(h->schedule, sizeof h->schedule, "%s", schedule);
+    return 0;
+}
+
+#define NET_KEYS "channels, height, width, classes, loss, init, batch, epochs, optim, lr, momentum, nesterov, " \
+                 "weight_decay, schedule"
+
+int actlab_net_read_hints(const char *path, actlab_net_hints *out, char *err, size_t errlen) {
+    nn_cfg cfg;
+    if (nn_cfg_load(&cfg, path, err, errlen)) return -1;
+    int rc = strcmp(cfg.sections[0].name, "net") == 0 ? read_hints(&cfg, &cfg.sections[0], out, err, errlen)
+                                                       : actlab_errorf(err, errlen, "%s:%d: the first section must be [net]",
+                                                                       path, cfg.sections[0].line);
+    nn_cfg_free(&cfg);
+    return rc;
+}
+
 static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char *err, size_t errlen) {
     nn_cfg_section *s = &cfg->sections[0];
     if (strcmp(s->name, "net") != 0)
@@ -84,10 +119,12 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
     if (strcmp(init, "he") && strcmp(init, "xavier"))
         return actlab_errorf(err, errlen, "%s:%d: [net] init: expected he or xavier, got '%s'", cfg->path, s->line, init);
     net->xavier = strcmp(init, "xavier") == 0;
+    actlab_net_hints hints;
+    if (read_hints(cfg, s, &hints, err, errlen)) return -1;
     const nn_cfg_key *unknown = nn_cfg_unused(s);
     if (unknown)
-        return actlab_errorf(err, errlen, "%s:%d: unknown key '%s' in [net] (known: channels, height, width, classes, loss, init)",
-                       cfg->path, unknown->line, unknown->key);
+        return actlab_errorf(err, errlen, "%s:%d: unknown key '%s' in [net] (known: " NET_KEYS ")", cfg->path,
+                             unknown->line, unknown->key);
     /* The data decides where it knows better than the file. */
     net->in_c = o->channels ? o->channels : c;
     net->in_h = o->height ? o->height : h;

@@ -37,11 +37,9 @@ actlab_train_config actlab_train_config_default(void) {
     c.model = "models/lenet.cfg";
     c.data = "fashion-mnist";
     c.act = "relu";
-    c.optim = "sgd";
-    c.lr = 0.01;
-    c.momentum = 0.9;
-    c.epochs = 5;
-    c.batch = 128;
+    /* left unset: a flag, else the model file's [net], else the built-in default decides */
+    c.lr = c.momentum = c.weight_decay = NAN;
+    c.nesterov = -1;
     c.seed = 1;
     c.out = "runs/run";
     return c;
@@ -250,7 +248,25 @@ static void progress(run *r, int64_t epoch, int64_t b, int64_t nb, double img_s,
     fflush(r->log);
 }
 
-int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, char *err, size_t errlen) {
+/* Fill the settings left unset: from the model file's [net] section, else the defaults. */
+static int resolve(actlab_train_config *c, actlab_net_hints *h, char *err, size_t errlen) {
+    char e[1024];
+    if (actlab_net_read_hints(c->model, h, e, sizeof e)) return actlab_errorf(err, errlen, "%s", e);
+    if (!c->batch) c->batch = h->batch ? h->batch : 128;
+    if (!c->epochs) c->epochs = h->epochs ? h->epochs : 5;
+    if (!c->optim) c->optim = h->optim[0] ? h->optim : "sgd";
+    if (!c->schedule) c->schedule = h->schedule[0] ? h->schedule : "constant";
+    if (isnan(c->lr)) c->lr = !isnan(h->lr) ? h->lr : 0.01;
+    if (isnan(c->momentum)) c->momentum = !isnan(h->momentum) ? h->momentum : 0.9;
+    if (isnan(c->weight_decay)) c->weight_decay = !isnan(h->weight_decay) ? h->weight_decay : 0;
+    if (c->nesterov < 0) c->nesterov = h->nesterov > 0;
+    return 0;
+}
+
+int actlab_train(const actlab_train_config *given, actlab_train_result *result, char *err, size_t errlen) {
+    actlab_train_config resolved = *given, *cfg = &resolved;
+    actlab_net_hints hints; /* owns the strings resolve() may point at */
+    if (resolve(cfg, &hints, err, errlen)) return -1;
     run r;
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
