@@ -45,11 +45,6 @@ struct actlab_optim {
 };
 
 
-/* Shortest %g text that reads back as the same double, so described settings round-trip. */
-static void fmt_num(char *buf, size_t len, double x) {
-    snprintf(buf, len, "%.15g", x);
-    if (strtod(buf, NULL) != x) snprintf(buf, len, "%.17g", x);
-}
 
 /* ---- configuration ---- */
 
@@ -153,17 +148,17 @@ int actlab_optim_config_validate(const actlab_optim_config *c, char *err, size_t
 
 int actlab_optim_describe(const actlab_optim_config *c, char *buf, size_t len) {
     char lr[32], wd[32], a[32], b[32], e[32];
-    fmt_num(lr, sizeof lr, c->lr);
-    fmt_num(wd, sizeof wd, c->weight_decay);
+    actlab_format_double(lr, sizeof lr, c->lr);
+    actlab_format_double(wd, sizeof wd, c->weight_decay);
     if (c->kind == ACTLAB_OPTIM_ADAM) {
-        fmt_num(a, sizeof a, c->beta1);
-        fmt_num(b, sizeof b, c->beta2);
-        fmt_num(e, sizeof e, c->eps);
+        actlab_format_double(a, sizeof a, c->beta1);
+        actlab_format_double(b, sizeof b, c->beta2);
+        actlab_format_double(e, sizeof e, c->eps);
         return snprintf(buf, len, "adam:lr=%s,beta1=%s,beta2=%s,eps=%s,weight_decay=%s,amsgrad=%d", lr, a, b, e, wd,
                         c->amsgrad ? 1 : 0);
     }
-    fmt_num(a, sizeof a, c->momentum);
-    fmt_num(b, sizeof b, c->dampening);
+    actlab_format_double(a, sizeof a, c->momentum);
+    actlab_format_double(b, sizeof b, c->dampening);
     return snprintf(buf, len, "%s:lr=%s,momentum=%s,dampening=%s,nesterov=%d,weight_decay=%s",
                     actlab_optim_kind_name(c->kind), lr, a, b, c->nesterov ? 1 : 0, wd);
 }

@@ -29,11 +29,6 @@
 #define TEXT_MAX 1024
 
 
-/* Shortest %g text that reads back as the same double. */
-static void fmt_num(char *buf, size_t len, double x) {
-    snprintf(buf, len, "%.15g", x);
-    if (strtod(buf, NULL) != x) snprintf(buf, len, "%.17g", x);
-}
 
 actlab_schedule actlab_schedule_constant(double base_lr) {
     actlab_schedule s;
@@ -403,7 +398,7 @@ int actlab_schedule_describe(const actlab_schedule *s, char *buf, size_t len) {
     switch (s->kind) {
     case ACTLAB_SCHED_CONSTANT: PUT("constant"); break;
     case ACTLAB_SCHED_STEP:
-        fmt_num(num, sizeof num, s->gamma);
+        actlab_format_double(num, sizeof num, s->gamma);
         PUT("step:size=%lld,gamma=%s,unit=%s", (long long)s->step_size, num, unit_name(s->unit));
         break;
     case ACTLAB_SCHED_MULTISTEP:
@@ -412,21 +407,21 @@ int actlab_schedule_describe(const actlab_schedule *s, char *buf, size_t len) {
         if (s->explicit_values) {
             PUT(",lr=");
             for (int i = 0; i < s->nmilestones; i++) {
-                fmt_num(num, sizeof num, s->values[i]);
+                actlab_format_double(num, sizeof num, s->values[i]);
                 PUT("%s%s", i ? "/" : "", num);
             }
         } else {
-            fmt_num(num, sizeof num, s->gamma);
+            actlab_format_double(num, sizeof num, s->gamma);
             PUT(",gamma=%s", num);
         }
         PUT(",unit=%s", unit_name(s->unit));
         break;
     case ACTLAB_SCHED_EXP:
-        fmt_num(num, sizeof num, s->gamma);
+        actlab_format_double(num, sizeof num, s->gamma);
         PUT("exp:gamma=%s,unit=%s", num, unit_name(s->unit));
         break;
     case ACTLAB_SCHED_COSINE:
-        fmt_num(num, sizeof num, s->eta_min);
+        actlab_format_double(num, sizeof num, s->eta_min);
         PUT("cosine:");
         if (s->t_max > 0) PUT("tmax=%lld,", (long long)s->t_max); /* none: the whole run, still to be resolved */
         PUT("eta_min=%s,unit=%s", num, unit_name(s->unit));
@@ -435,8 +430,8 @@ int actlab_schedule_describe(const actlab_schedule *s, char *buf, size_t len) {
     }
     if (s->warmup > 0) {
         char a[32], b[32];
-        fmt_num(a, sizeof a, s->warmup_start);
-        fmt_num(b, sizeof b, s->warmup_end);
+        actlab_format_double(a, sizeof a, s->warmup_start);
+        actlab_format_double(b, sizeof b, s->warmup_end);
         PUT("+warmup:%s=%lld,start=%s,end=%s", s->warmup_unit == ACTLAB_UNIT_ITER ? "iters" : "epochs",
             (long long)s->warmup, a, b);
     }

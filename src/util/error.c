@@ -2,6 +2,7 @@
 #include "error.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int actlab_errorf(char *err, size_t errlen, const char *fmt, ...) {
     if (err && errlen) {
@@ -11,4 +12,9 @@ int actlab_errorf(char *err, size_t errlen, const char *fmt, ...) {
         va_end(ap);
     }
     return -1;
+}
+
+void actlab_format_double(char *buf, size_t len, double x) {
+    snprintf(buf, len, "%.15g", x);
+    if (strtod(buf, NULL) != x) snprintf(buf, len, "%.17g", x);
 }

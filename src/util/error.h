@@ -1,4 +1,4 @@
-/* error.h — the library's one way to report an error: a message into the
+/* error.h — the library's one way to report an error (and to print a number exactly): a message into the
  * caller's buffer, and -1 to return. Internal; the public API passes
  * `char *err, size_t errlen` through every call that can fail. */
 #ifndef ACTLAB_UTIL_ERROR_H
@@ -8,5 +8,9 @@
 /* snprintf into err (when err is not NULL and errlen > 0); returns -1, so that
  * callers can write `return actlab_errorf(err, errlen, "...", ...);`. */
 int actlab_errorf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The shortest %g text (15 or 17 digits) that reads back as the same double, so
+ * settings written out (config.json, describe functions) parse back exactly. */
+void actlab_format_double(char *buf, size_t len, double x);
 
 #endif
