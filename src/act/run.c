@@ -88,7 +88,7 @@ int actlab_act_forward(const actlab_act_call *c, float *y, const float *x, int64
     int noisy = (a->flags & ACTLAB_ACT_RANDOM) && c->training;
     int threads = thread_count(c, n);
 
-    #pragma omp parallel for schedule(static) num_threads(threads)
+    #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
     for (int64_t i = 0; i < np; i++) {
         const piece *pc = &pieces[i];
         float p[ACTLAB_ACT_MAX_PARAMS];
@@ -119,7 +119,7 @@ int actlab_act_backward(const actlab_act_call *c, float *dx, const float *dy, co
     int noisy = (a->flags & ACTLAB_ACT_RANDOM) && c->training;
     int threads = thread_count(c, n);
 
-    #pragma omp parallel for schedule(static) num_threads(threads)
+    #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
     for (int64_t i = 0; i < np; i++) {
         const piece *pc = &pieces[i];
         float p[ACTLAB_ACT_MAX_PARAMS];
