@@ -55,10 +55,23 @@ int actlab_idx_load(actlab_dataset *out, const char *images_path, const char *la
                     char *err, size_t errlen);
 
 /*
+ * Read CIFAR binary files (the official format: label byte(s), then 3072 bytes of
+ * a 32x32 image, red, green, blue planes) into one set of 3-channel images in
+ * [0,1]. CIFAR-10: label_bytes 1, label_index 0, classes 10. CIFAR-100:
+ * label_bytes 2, label_index 1 (fine, 100 classes) or 0 (coarse, 20 classes).
+ * A file that is not a whole number of records, or a label >= classes, is refused.
+ */
+int actlab_cifar_load(actlab_dataset *out, const char *const *paths, int npaths, int label_bytes, int label_index,
+                      int classes, char *err, size_t errlen);
+
+/*
  * Open a data set by specification:
  *   fashion-mnist        Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
  *   fashion-mnist:DIR    Fashion-MNIST IDX files in DIR
  *   mnist:DIR            MNIST IDX files in DIR
+ *   cifar10:DIR          CIFAR-10 binary: DIR/data_batch_*.bin (train), DIR/test_batch*.bin (test)
+ *   cifar100:DIR         CIFAR-100 binary, fine labels: DIR/train.bin, DIR/test.bin
+ *   cifar100-coarse:DIR  the same with the 20 coarse labels
  *   DIR                  any directory with IDX files (name "idx")
  * IDX files are found as train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...,
  * with or without .gz, or spelled train-images.idx3-ubyte. Prefixes ignore

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <glob.h>
 #include "actlab/data.h"
 
 #define PATH_LEN 4096
@@ -39,11 +40,19 @@ struct data_format {
 static int open_idx_dir(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
                         char *err, size_t errlen);
 
+static int open_cifar_dir(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                          char *err, size_t errlen);
+
 static const data_format formats[] = {
     {"fashion-mnist", "fashion-mnist[:DIR]  Fashion-MNIST IDX files (default: Debian's dataset-fashion-mnist)",
      "/usr/share/datasets/fashion-mnist", "install it with: apt-get install dataset-fashion-mnist (or give fashion-mnist:DIR)",
      10, open_idx_dir},
     {"mnist", "mnist:DIR            MNIST IDX files in DIR", NULL, NULL, 10, open_idx_dir},
+    {"cifar10", "cifar10:DIR          CIFAR-10 binary files (data_batch_*.bin, test_batch*.bin) in DIR", NULL, NULL,
+     10, open_cifar_dir},
+    {"cifar100", "cifar100:DIR         CIFAR-100 binary files (train.bin, test.bin) in DIR, fine labels", NULL, NULL,
+     100, open_cifar_dir},
+    {"cifar100-coarse", "cifar100-coarse:DIR  the same with the 20 coarse labels", NULL, NULL, 20, open_cifar_dir},
 };
 #define NFORMATS ((int)(sizeof formats / sizeof formats[0]))
 
@@ -263,4 +272,28 @@ void actlab_dataset_normalise(actlab_dataset *d, const double *mean, const doubl
             for (int64_t j = 0; j < hw; j++) p[j] = (p[j] - m) * inv;
         }
     }
+}
+
+/* CIFAR: every file of a split matching its pattern, in name order (glob sorts). */
+static int open_cifar_dir(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                          char *err, size_t errlen) {
+    int cifar10 = fmt->classes == 10;
+    const char *patterns[2] = {cifar10 ? "data_batch_*.bin" : "train.bin", cifar10 ? "test_batch*.bin" : "test.bin"};
+    actlab_dataset *out[2] = {train, test};
+    for (int i = 0; i < 2; i++) {
+        if (!out[i]) continue;
+        char pattern[PATH_LEN];
+        snprintf(pattern, sizeof pattern, "%s/%s", dir, patterns[i]);
+        glob_t g;
+        if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
+            globfree(&g);
+            return actlab_errorf(err, errlen, "%s: no %s (the %s split of %s in the official binary format)", dir,
+                                 patterns[i], i ? "test" : "training", fmt->prefix);
+        }
+        int rc = actlab_cifar_load(out[i], (const char *const *)g.gl_pathv, (int)g.gl_pathc, cifar10 ? 1 : 2,
+                                   fmt->classes == 20 ? 0 : cifar10 ? 0 : 1, fmt->classes, err, errlen);
+        globfree(&g);
+        if (rc) return -1;
+    }
+    return 0;
 }

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 #include "actlab/data.h"
+#include "data_internal.h"
 
 #define IDX_IMAGES_MAGIC 0x00000803u /* unsigned bytes, 3 dimensions */
 #define IDX_LABELS_MAGIC 0x00000801u /* unsigned bytes, 1 dimension */
@@ -31,7 +32,7 @@
 /* Large arrays on transparent huge pages where the system allows it: filling
  * 188 MB of Fashion-MNIST floats otherwise costs ~46000 page faults, which
  * take longer than inflating the file. */
-static void *alloc_big(size_t bytes) {
+void *data_alloc_big(size_t bytes) {
 #ifdef MADV_HUGEPAGE
     const size_t huge = (size_t)2 << 20;
     if (bytes >= 4 * huge) {
@@ -146,7 +147,7 @@ static int load_images(actlab_dataset *out, const char *path, char *err, size_t 
              path, count, h, w, (unsigned long long)total, (unsigned long long)IDX_MAX_PIXELS);
         goto fail;
     }
-    img = alloc_big((size_t)total * sizeof *img);
+    img = data_alloc_big((size_t)total * sizeof *img);
     chunk = malloc(IDX_CHUNK);
     if (!img || !chunk) {
         actlab_errorf(err, errlen, "%s: out of memory for %u images of %ux%u (%.1f MiB)", path, count, h, w,
