@@ -77,8 +77,17 @@ ACT_SLEEF1(verf, erf, u10)
 ACT_SLEEF1(vatan, atan, u10)
 ACT_SLEEF1(vsin, sin, u10)
 ACT_SLEEF1(vcos, cos, u10)
-ACT_SLEEF1(vsqrt, sqrt, u05)
 #undef ACT_SLEEF1
+/* The hardware square root is correctly rounded and far cheaper than a library call. */
+static inline vf vsqrt(vf x) {
+#if defined(__AVX512F__)
+    return (vf)_mm512_sqrt_ps((__m512)x);
+#elif defined(__AVX__)
+    return (vf)_mm256_sqrt_ps((__m256)x);
+#else
+    return (vf)_mm_sqrt_ps((__m128)x);
+#endif
+}
 static inline vf vpow(vf x, vf y) { return (vf)ACT_SLEEF(pow, u10)((ACT_MVEC)x, (ACT_MVEC)y); }
 
 /* e^x - 1 from one exp, several times cheaper than SLEEF's expm1. Near 0, where
