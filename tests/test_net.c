@@ -20,6 +20,15 @@ static const char *tiny =
     "[dropout]\nprobability=0.3\n"
     "[dense]\n";
 
+/* Maxout and global average pooling (the heads of the papers' larger nets). */
+static const char *tiny_maxout =
+    "[net]\nchannels=2\nheight=8\nwidth=8\nclasses=3\n"
+    "[conv]\nfilters=8\nsize=3\npad=1\nactivation=none\n"
+    "[maxout]\npieces=2\n"
+    "[conv]\nfilters=6\nsize=3\nactivation=open\n"
+    "[globalavgpool]\n"
+    "[dense]\n";
+
 /* Loss of the net at its current parameters, in evaluation mode (dropout off). */
 static double loss_at(actlab_net *net, const float *x, const int32_t *y, int B) {
     char err[256];
@@ -27,13 +36,13 @@ static double loss_at(actlab_net *net, const float *x, const int32_t *y, int B) 
     return actlab_net_loss(net, y, B, NULL);
 }
 
-static void check_gradients(const char *act, int per_channel) {
+static void check_gradients_of(const char *model, const char *act, int per_channel) {
     actlab_net_options o = actlab_net_options_default();
     o.max_batch = 4;
     o.act = act;
     o.act_per_channel = per_channel;
     char err[512];
-    actlab_net *net = actlab_net_parse("tiny", tiny, &o, err, sizeof err);
+    actlab_net *net = actlab_net_parse("tiny", model, &o, err, sizeof err);
     CHECK(net != NULL, "tiny net: %s", err);
     if (!net) return;
     actlab_net_init(net, 3);
@@ -65,6 +74,8 @@ static void check_gradients(const char *act, int per_channel) {
     free(g);
     actlab_net_free(net);
 }
+
+static void check_gradients(const char *act, int per_channel) { check_gradients_of(tiny, act, per_channel); }
 
 static void check_shapes_and_init(void) {
     char err[512];
@@ -144,6 +155,8 @@ int main(void) {
     check_gradients("prelu", 1);
     check_gradients("erelu", 0);
     check_gradients("expr:x >= 0 ? x : a*(exp(x)-1);learnable a=0.5", 0);
+    check_gradients_of(tiny_maxout, "elu", 0);
+    check_bad("[net]\n[conv]\nfilters=8\n[maxout]\npieces=3\n[dense]\n", "bad.cfg:4: [maxout] pieces=3 does not divide the 8");
     check_bad("[conv]\nfilters=3\n", "bad.cfg:1: the first section must be [net]");
     check_bad("[net]\n[cnv]\nfilters=3\n", "bad.cfg:2: unknown section [cnv]");
     check_bad("[net]\n[conv]\nfliters=3\n", "bad.cfg:3: unknown key 'fliters' in [conv]");

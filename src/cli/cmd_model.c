@@ -51,14 +51,14 @@ int cmd_model(int argc, char **argv) {
     actlab_net *net = actlab_net_load(path, &o, err, sizeof err);
     if (!net) return cli_fail("model", "%s", err);
     if (log[0]) fputs(log, stderr);
-    printf("%s\n%-3s %-11s %-40s %16s %12s %14s\n", path, "#", "layer", "details", "output", "params", "MFLOPs/image");
+    printf("%s\n%-3s %-13s %-40s %16s %12s %14s\n", path, "#", "layer", "details", "output", "params", "MFLOPs/image");
     double flops = 0;
     for (int i = 0; i < actlab_net_layers(net); i++) {
         actlab_layer_info li;
         actlab_net_layer_info(net, i, &li);
         char shape[48];
         snprintf(shape, sizeof shape, "%dx%dx%d", li.c, li.h, li.w);
-        printf("%-3d %-11s %-40.40s %16s %12lld %14.3f\n", i, li.type, li.detail, shape, (long long)li.params,
+        printf("%-3d %-13s %-40.40s %16s %12lld %14.3f\n", i, li.type, li.detail, shape, (long long)li.params,
                li.flops / 1e6);
         flops += li.flops;
     }

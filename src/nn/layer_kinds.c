@@ -344,6 +344,96 @@ static void none_describe(const nn_layer *l, char *buf, size_t len, double *flop
     *flops = 0;
 }
 
+/* ---- global average pooling: each channel's plane to its mean (ResNet's head) ---- */
+
+static int gap_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err, size_t errlen) {
+    l->c = l->in_c, l->h = l->w = 1;
+    return 0;
+}
+
+static int gap_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    int64_t planes = (int64_t)net->batch * l->in_c, hw = (int64_t)l->in_h * l->in_w;
+    #pragma omp parallel for schedule(static) if (planes * hw > (1 << 16))
+    for (int64_t p = 0; p < planes; p++) {
+        double sum = 0;
+        for (int64_t i = 0; i < hw; i++) sum += in[p * hw + i];
+        l->out[p] = (float)(sum / (double)hw);
+    }
+    return 0;
+}
+
+static int gap_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    if (!din) return 0;
+    int64_t planes = (int64_t)net->batch * l->in_c, hw = (int64_t)l->in_h * l->in_w;
+    #pragma omp parallel for schedule(static) if (planes * hw > (1 << 16))
+    for (int64_t p = 0; p < planes; p++) {
+        float g = l->dout[p] / (float)hw;
+        for (int64_t i = 0; i < hw; i++) din[p * hw + i] = g;
+    }
+    return 0;
+}
+
+static void gap_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    snprintf(buf, len, "%dx%d -> 1x1", l->in_h, l->in_w);
+    *flops = (double)l->in_c * l->in_h * l->in_w;
+}
+
+/* ---- maxout (Goodfellow et al. 2013): groups of k channels (or units) to their maximum ---- */
+
+static int maxout_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err,
+                           size_t errlen) {
+    if (nn_cfg_int(cfg, s, "pieces", 2, 1, 64, &l->size, err, errlen)) return -1;
+    if (l->in_c % l->size)
+        return actlab_errorf(err, errlen, "%s:%d: [maxout] pieces=%d does not divide the %d input channels", cfg->path,
+                             s->line, l->size, l->in_c);
+    l->c = l->in_c / l->size, l->h = l->in_h, l->w = l->in_w;
+    return 0;
+}
+
+static int maxout_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    l->aux = malloc(sizeof(int32_t) * (size_t)net->max_batch * l->c * l->h * l->w); /* the winning piece */
+    return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
+}
+
+/* Output channel c takes input channels c*k .. c*k+k-1; ties keep the first piece; NaN wins. */
+static int maxout_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    int k = l->size;
+    int64_t hw = (int64_t)l->h * l->w, outs = (int64_t)net->batch * l->c;
+    int32_t *arg = l->aux;
+    #pragma omp parallel for schedule(static) if (outs * hw * k > (1 << 16))
+    for (int64_t o = 0; o < outs; o++) {
+        const float *src = in + o * k * hw;
+        for (int64_t i = 0; i < hw; i++) {
+            float best = src[i];
+            int32_t at = 0;
+            for (int j = 1; j < k; j++) {
+                float v = src[j * hw + i];
+                if (v > best || (v != v && best == best)) best = v, at = j;
+            }
+            l->out[o * hw + i] = best;
+            arg[o * hw + i] = at;
+        }
+    }
+    return 0;
+}
+
+static int maxout_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    if (!din) return 0;
+    int k = l->size;
+    int64_t hw = (int64_t)l->h * l->w, outs = (int64_t)net->batch * l->c;
+    const int32_t *arg = l->aux;
+    #pragma omp parallel for schedule(static) if (outs * hw * k > (1 << 16))
+    for (int64_t o = 0; o < outs; o++)
+        for (int j = 0; j < k; j++)
+            for (int64_t i = 0; i < hw; i++) din[(o * k + j) * hw + i] = arg[o * hw + i] == j ? l->dout[o * hw + i] : 0;
+    return 0;
+}
+
+static void maxout_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    snprintf(buf, len, "%d pieces: %d -> %d channels", l->size, l->in_c, l->c);
+    *flops = (double)l->in_c * l->h * l->w;
+}
+
 /* ---- activation: a catalogue function (actlab/act.h) ---- */
 
 static int activation_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err,
@@ -425,6 +515,8 @@ static const nn_layer_kind kinds[] = {
     {"dropout", "probability", dropout_from_cfg, dropout_allocate, NULL, dropout_forward, dropout_backward,
      dropout_describe, NULL},
     {"flatten", "", flatten_from_cfg, NULL, NULL, copy_forward, copy_backward, none_describe, NULL},
+    {"globalavgpool", "", gap_from_cfg, NULL, NULL, gap_forward, gap_backward, gap_describe, NULL},
+    {"maxout", "pieces", maxout_from_cfg, maxout_allocate, NULL, maxout_forward, maxout_backward, maxout_describe, NULL},
     {"activation", "function", activation_from_cfg, activation_allocate, activation_init, activation_forward,
      activation_backward, activation_describe, NULL},
 };
@@ -438,4 +530,6 @@ const nn_layer_kind *nn_find_kind(const char *name) {
     return NULL;
 }
 
-const char *nn_kind_names(void) { return "net, conv, dense, maxpool, avgpool, dropout, flatten, activation"; }
+const char *nn_kind_names(void) {
+    return "net, conv, dense, maxpool, avgpool, globalavgpool, dropout, flatten, maxout, activation";
+}
