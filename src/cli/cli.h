@@ -3,6 +3,7 @@
 #define ACTLAB_CLI_H
 #include <stdio.h>
 #include "actlab/act.h"
+#include "util/error.h" /* actlab_write_atomic */
 
 /* One function per subcommand, each in its own file cmd_NAME.c. Returns the exit status. */
 int cmd_list(int argc, char **argv);
@@ -26,7 +27,5 @@ int cli_parse_double(const char *s, double *out);
 int cli_parse_range(const char *s, double *lo, double *hi);
 /* Resolve a model name ("lenet") or path to a .cfg file; non-zero with the places tried in `path`. */
 int cli_model_path(const char *name, char *path, size_t len);
-/* Write a whole file atomically: data goes to PATH.tmp.PID, then rename(). 0 on success. */
-int cli_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
 
 #endif

@@ -256,7 +256,7 @@ int cmd_plot(int argc, char **argv) {
         status = cli_fail("plot", "%s", err);
         goto done;
     }
-    if (cli_write_atomic(out, svg, strlen(svg), err, sizeof err)) status = cli_fail("plot", "%s", err);
+    if (actlab_write_atomic(out, svg, strlen(svg), err, sizeof err)) status = cli_fail("plot", "%s", err);
     else printf("wrote %s (%d function%s)\n", out, nspec, nspec == 1 ? "" : "s");
     free(svg);
 done:

@@ -46,21 +46,6 @@ actlab_train_config actlab_train_config_default(void) {
 }
 
 
-/* Write text to path through a temporary file and rename. */
-static int write_atomic(const char *path, const char *text, char *err, size_t errlen) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return actlab_errorf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return actlab_errorf(err, errlen, "cannot write %s: %s", path, strerror(e));
-    }
-    return 0;
-}
 
 static char *read_text(const char *path) {
     FILE *f = fopen(path, "r");
@@ -321,7 +306,7 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
     if (!metrics) metrics = calloc(1, 1);
     char *cfg_text = cJSON_Print(r.config);
     snprintf(path, sizeof path, "%s/config.json", cfg->out);
-    int rc = write_atomic(path, cfg_text, err, errlen);
+    int rc = actlab_write_atomic(path, cfg_text, strlen(cfg_text), err, errlen);
     free(cfg_text);
 
     int64_t nb = actlab_loader_batches(r.loader);
@@ -387,7 +372,7 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         strcat(strcat(metrics, line), "\n");
         free(line);
         snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
-        rc = write_atomic(path, metrics, err, errlen);
+        rc = actlab_write_atomic(path, metrics, strlen(metrics), err, errlen);
 
         /* the checkpoint: the state after this epoch */
         size_t olen = actlab_optim_state_size(r.optim);

@@ -1,8 +1,11 @@
 /* error.c — see error.h. */
 #include "error.h"
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 int actlab_errorf(char *err, size_t errlen, const char *fmt, ...) {
     if (err && errlen) {
@@ -17,4 +20,22 @@ int actlab_errorf(char *err, size_t errlen, const char *fmt, ...) {
 void actlab_format_double(char *buf, size_t len, double x) {
     snprintf(buf, len, "%.15g", x);
     if (strtod(buf, NULL) != x) snprintf(buf, len, "%.17g", x);
+}
+
+int actlab_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int ok = fwrite(data, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
 }
