@@ -54,7 +54,6 @@ int actlab_stats_paired(const double *x, const double *y, size_t n, const actlab
     free(d);
     if (rc) return rc;
     out->diff.n_given = n;
-    out->wilcoxon.n = m;
 
     if (m >= 2) {
         double mean = out->diff.mean, sd = out->diff.sd;
