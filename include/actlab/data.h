@@ -65,14 +65,52 @@ int actlab_cifar_load(actlab_dataset *out, const char *const *paths, int npaths,
                       int classes, char *err, size_t errlen);
 
 /*
+ * Decode one JPEG or PNG file (recognised by its first bytes, not its name) into
+ * *out, malloc'd float [c][h][w] in [0,1] (pixel/255), RGB order. channels: 0
+ * keeps the file's (1 grey, 3 colour), 1 converts colour with the ITU-R 601 luma
+ * (0.299 R + 0.587 G + 0.114 B, rounded as PIL), 3 repeats grey; alpha is
+ * dropped. height and width: 0 and 0 keep the file's size, else a bilinear
+ * resize (half-pixel centres, no antialiasing: torch's interpolate with
+ * align_corners=False). c, h, w receive the shape (each may be NULL). A corrupt
+ * or truncated file is an error naming it.
+ */
+int actlab_image_load(const char *path, int channels, int height, int width, float **out, int *c, int *h, int *w,
+                      char *err, size_t errlen);
+
+/*
  * Open a data set by specification:
  *   fashion-mnist        Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
  *   fashion-mnist:DIR    Fashion-MNIST IDX files in DIR
  *   mnist:DIR            MNIST IDX files in DIR
- *   cifar10:DIR          CIFAR-10 binary: DIR/data_batch_*.bin (train), DIR/test_batch*.bin (test)
+ *   cifar10:DIR          CIFAR-10 binary: DIR/data_batch_*.bin (train), DIR/test_batch*.bin (test);
+ *                        without them, JPEG/PNG folders DIR/{train,test}/<class>/ (32x32 colour),
+ *                        labels in the order of batches.meta.txt (airplane 0 ... truck 9)
  *   cifar100:DIR         CIFAR-100 binary, fine labels: DIR/train.bin, DIR/test.bin
  *   cifar100-coarse:DIR  the same with the 20 coarse labels
+ *   folder:DIR[,OPT...]  JPEG and PNG images, one sub-folder per class (torchvision's
+ *                        ImageFolder): DIR/train/<class>/ with DIR/test/<class>/ (or
+ *                        DIR/validation/<class>/ when there is no test/; when test/ is
+ *                        there validation/ is not read). Class folders directly in DIR
+ *                        are a training set only: asking for test is then an error.
+ *                        Labels are the indices of the sorted (strcmp) class folder
+ *                        names, which both splits must share; files come in name order.
+ *   fer2013:DIR[,OPT...] FER2013 in that layout: class folders angry, disgust, fear,
+ *                        happy, sad, surprise, neutral (no others, all present), labelled
+ *                        0..6 in that order as in fer2013.csv; every file 48x48 grey
  *   DIR                  any directory with IDX files (name "idx")
+ * Image-folder options, comma-separated after DIR: size=HxW (or size=N) resizes
+ * every image (bilinear, as actlab_image_load); without it all images must have
+ * the size of the first training image. grey / colour: 1 or 3 channels (default:
+ * the first training image's; other images are converted). test=FOLDER: that
+ * sub-folder is the test split. nocache: do not use the decode cache. Hidden
+ * files (.DS_Store) are skipped; any other file in a class folder must be a JPEG
+ * or PNG, and a class folder may not be empty or hold folders.
+ * Decoded image folders are cached (8-bit pixels, labels, shape, class names) in
+ * $ACTLAB_CACHE, else $XDG_CACHE_HOME/actlab, else ~/.cache/actlab, one file per
+ * split named after the folder and a hash of its real path and the options. The
+ * cache holds a fingerprint of every file's relative path, size and modification
+ * time and a checksum: a changed, added or removed file, or a damaged cache,
+ * means decoding again and rewriting it; a cache that cannot be written is no error.
  * IDX files are found as train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...,
  * with or without .gz, or spelled train-images.idx3-ubyte. Prefixes ignore
  * case, and '-' equals '_'. train or test may be NULL to load only the other
