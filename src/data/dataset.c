@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <glob.h>
 #include "actlab/data.h"
+#include "image.h"
 
 #define PATH_LEN 4096
 
@@ -43,16 +44,29 @@ static int open_idx_dir(const data_format *fmt, const char *dir, actlab_dataset 
 static int open_cifar_dir(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
                           char *err, size_t errlen);
 
+static int open_cifar10(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                        char *err, size_t errlen);
+
+static int open_folder(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                       char *err, size_t errlen);
+
+static int open_fer2013(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                        char *err, size_t errlen);
+
 static const data_format formats[] = {
     {"fashion-mnist", "fashion-mnist[:DIR]  Fashion-MNIST IDX files (default: Debian's dataset-fashion-mnist)",
      "/usr/share/datasets/fashion-mnist", "install it with: apt-get install dataset-fashion-mnist (or give fashion-mnist:DIR)",
      10, open_idx_dir},
     {"mnist", "mnist:DIR            MNIST IDX files in DIR", NULL, NULL, 10, open_idx_dir},
-    {"cifar10", "cifar10:DIR          CIFAR-10 binary files (data_batch_*.bin, test_batch*.bin) in DIR", NULL, NULL,
-     10, open_cifar_dir},
+    {"cifar10", "cifar10:DIR          CIFAR-10 binary files (data_batch_*.bin, test_batch*.bin) or JPEG folders "
+     "({train,test}/<class>/) in DIR", NULL, NULL, 10, open_cifar10},
     {"cifar100", "cifar100:DIR         CIFAR-100 binary files (train.bin, test.bin) in DIR, fine labels", NULL, NULL,
      100, open_cifar_dir},
     {"cifar100-coarse", "cifar100-coarse:DIR  the same with the 20 coarse labels", NULL, NULL, 20, open_cifar_dir},
+    {"folder", "folder:DIR[,OPT...]  JPEG/PNG class folders DIR/{train,test}/<class>/; OPT size=HxW, grey, colour, "
+     "test=F, nocache", NULL, NULL, 0, open_folder},
+    {"fer2013", "fer2013:DIR[,OPT...] FER2013 JPEG folders DIR/{train,test}/<emotion>/, labels as fer2013.csv",
+     NULL, NULL, 7, open_fer2013},
 };
 #define NFORMATS ((int)(sizeof formats / sizeof formats[0]))
 
@@ -140,11 +154,14 @@ int actlab_data_open(const char *spec, actlab_dataset *train, actlab_dataset *te
             return actlab_errorf(err, errlen, "unknown data set '%.*s' in '%s'; accepted: %s", (int)plen, spec, spec, list);
         return actlab_errorf(err, errlen, "'%s' is neither a known data set nor a directory; accepted: %s", spec, list);
     }
-    if (!is_dir(dir)) {
+    char dpart[PATH_LEN]; /* options after the directory are the open function's */
+    const char *dcheck =
+        fmt->open == open_folder || fmt->open == open_fer2013 ? folder_dir_part(dir, dpart, sizeof dpart) : dir;
+    if (!is_dir(dcheck)) {
         int e = errno;
         if (fmt->install && dir == fmt->default_dir)
             return actlab_errorf(err, errlen, "%s: %s data set not found (%s); %s", dir, fmt->prefix, strerror(e), fmt->install);
-        return actlab_errorf(err, errlen, "%s: not a directory (%s)", dir, access(dir, F_OK) ? strerror(e) : "a file");
+        return actlab_errorf(err, errlen, "%s: not a directory (%s)", dcheck, access(dcheck, F_OK) ? strerror(e) : "a file");
     }
     if (fmt->open(fmt, dir, train, test, err, errlen)) {
         actlab_dataset_free(train);
@@ -296,4 +313,40 @@ static int open_cifar_dir(const data_format *fmt, const char *dir, actlab_datase
         if (rc) return -1;
     }
     return 0;
+}
+
+/* cifar10:DIR is the binary batches when DIR has them; else the JPEG layout
+ * DIR/{train,test}/<class>/ (../shared/data's cifar10-jpeg), with the labels of
+ * batches.meta.txt. The binary reader itself is unchanged. */
+static int open_cifar10(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                        char *err, size_t errlen) {
+    static const char *const classes[10] = {"airplane", "automobile", "bird", "cat", "deer",
+                                            "dog", "frog", "horse", "ship", "truck"};
+    static const folder_kind cifar10_jpeg = {"cifar10", classes, 10, 3, 32, 32};
+    char pattern[PATH_LEN], tr[PATH_LEN], te[PATH_LEN];
+    snprintf(pattern, sizeof pattern, "%s/data_batch_*.bin", dir);
+    snprintf(tr, sizeof tr, "%s/train", dir);
+    snprintf(te, sizeof te, "%s/test", dir);
+    glob_t g;
+    int binary = glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+    globfree(&g);
+    if (!binary && is_dir(tr) && is_dir(te)) return folder_open(dir, &cifar10_jpeg, train, test, err, errlen);
+    return open_cifar_dir(fmt, dir, train, test, err, errlen);
+}
+
+/* ---- image folders ---- */
+
+static int open_folder(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                       char *err, size_t errlen) {
+    static const folder_kind any = {"folder", NULL, 0, 0, 0, 0};
+    return folder_open(dir, &any, train, test, err, errlen);
+}
+
+/* FER2013's folders named by emotion, labelled as in the original fer2013.csv
+ * (sorted names would give another order). */
+static int open_fer2013(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+                        char *err, size_t errlen) {
+    static const char *const emotions[7] = {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
+    static const folder_kind fer2013 = {"fer2013", emotions, 7, 1, 48, 48};
+    return folder_open(dir, &fer2013, train, test, err, errlen);
 }
