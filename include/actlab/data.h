@@ -19,7 +19,8 @@
  *
  * Images are float32 in [count][channels][height][width] order (NCHW), labels
  * int32 in [0, classes). The data order of epoch e is a pure function of
- * (seed, e), so a resumed run sees exactly the batches an uninterrupted one would.
+ * (seed, e), and the augmentation of each image (actlab_loader_set_augment) one of
+ * (seed, e, index), so a resumed run sees exactly the batches an uninterrupted one would.
  * Errors: non-zero return and a message naming the file and what was expected.
  */
 #ifndef ACTLAB_DATA_H
@@ -129,6 +130,19 @@ void actlab_dataset_free(actlab_dataset *d);
  * (and changes nothing) when n < 1. n >= count keeps everything. */
 int actlab_dataset_subset(actlab_dataset *d, int64_t n);
 
+/*
+ * Hold out `fraction` (0 < fraction < 1) of d as a validation set: d keeps the
+ * rest, *val gets round(fraction * count) images, both in d's original order.
+ * Stratified: each class gives floor(fraction * its count) images, and the
+ * images left to reach the total go to the classes with the largest remainders
+ * (ties: the lower label). Which images of a class go is a seeded shuffle of
+ * (seed, class), so the split is a pure function of (labels, fraction, seed).
+ * Errors (nothing changed, *val zeroed): fraction outside (0, 1), or a side
+ * left empty.
+ */
+int actlab_dataset_split(actlab_dataset *d, actlab_dataset *val, double fraction, uint64_t seed, char *err,
+                         size_t errlen);
+
 /* Per-channel mean and population standard deviation over every pixel of the
  * set; mean and std have room for d->channels values. */
 void actlab_dataset_channel_stats(const actlab_dataset *d, double *mean, double *std);
@@ -174,6 +188,49 @@ int64_t actlab_loader_batches(const actlab_loader *l);
 
 /* Stops and joins the thread and frees everything; NULL is fine. */
 void actlab_loader_free(actlab_loader *l);
+
+/* ---- augmentation (training batches only) ---- */
+
+/*
+ * Random crop and horizontal flip, as torchvision's RandomCrop(size, padding=pad)
+ * and RandomHorizontalFlip(): the image is padded by `pad` pixels of `fill` on
+ * every side, cut back to its own size at an offset (dy, dx) uniform in
+ * [0, 2 pad]^2, then mirrored left-right with probability 1/2. The draws of a
+ * sample are a pure function of (seed, epoch, index in the data set), so they do
+ * not depend on batch order, thread count or history, and a resumed run sees the
+ * same images. The loader applies them in its own thread; evaluation never does.
+ */
+typedef struct actlab_augment {
+    int pad;            /* 0: no crop */
+    int flip;           /* 1: random horizontal flip */
+    const float *fill;  /* [channels] value of padded pixels; NULL: 0. Data already
+                         * normalised should pad with what a raw 0 pixel became,
+                         * -mean/std (torchvision pads before Normalize) */
+} actlab_augment;
+
+typedef struct actlab_augment_draw {
+    int dy, dx;         /* crop offset in the padded image, each in [0, 2 pad] */
+    int flip;
+} actlab_augment_draw;
+
+/* "none", or a comma list of "crop" and "flip" (any order): out gets flip and a
+ * pad of `pad` when crop is named (0 otherwise), fill NULL. Errors name the word. */
+int actlab_augment_parse(const char *text, int pad, actlab_augment *out, char *err, size_t errlen);
+
+/* The canonical text ("none", "crop", "flip", "crop,flip"), like snprintf. */
+size_t actlab_augment_describe(const actlab_augment *a, char *buf, size_t len);
+
+/* The draws for sample `index` of epoch `epoch`. */
+actlab_augment_draw actlab_augment_draw_for(const actlab_augment *a, uint64_t seed, int64_t epoch, int64_t index);
+
+/* out = the augmented in, both [channels][height][width]; out != in. */
+void actlab_augment_apply(const actlab_augment *a, const actlab_augment_draw *draw, float *out, const float *in,
+                          int channels, int height, int width);
+
+/* Augment the loader's batches from the next actlab_loader_start on (the fill
+ * values are copied). A batch in flight is discarded, as by start. NULL or
+ * {0} turns augmentation off. Errors: pad < 0 or above 65536. */
+int actlab_loader_set_augment(actlab_loader *l, const actlab_augment *a, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

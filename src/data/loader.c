@@ -7,7 +7,8 @@
  * (epoch, batch) sees the same batches as one that never stopped.
  *
  * One plain pthread (no OpenMP: it must not compete with the compute threads'
- * team) gathers batch b into slot b % 2 while the caller trains on the other
+ * team) gathers batch b into slot b % 2, augmenting each image when asked
+ * (augment.c: draws of (seed, epoch, index)), while the caller trains on the other
  * slot. Slot states are guarded by one mutex; the thread sleeps on `work` when
  * there is nothing to fill, the caller sleeps on `done` while its batch is not
  * ready. A slot is `ready` from the moment it is filled until the caller
@@ -65,6 +66,9 @@ struct actlab_loader {
     int64_t nbatches;
     size_t sample; /* floats per image */
     int64_t *perm; /* this epoch's order; changed only while the thread is idle */
+    int64_t epoch; /* the epoch being gathered; changed with perm */
+    actlab_augment aug; /* changed only while the thread is idle; aug.fill points at fill */
+    float *fill;
     slot slot[2];
 
     pthread_t thread;
@@ -83,10 +87,17 @@ static void gather(actlab_loader *l, int64_t b, slot *s) {
     const actlab_dataset *d = l->d;
     int64_t first = b * l->batch, n = d->count - first;
     if (n > l->batch) n = l->batch;
-    /* the place to add per-sample work (augmentation) later: it stays in this thread */
+    int augment = l->aug.pad > 0 || l->aug.flip;
     for (int64_t i = 0; i < n; i++) {
         int64_t k = l->perm[first + i];
-        memcpy(s->x + (size_t)i * l->sample, d->images + (size_t)k * l->sample, l->sample * sizeof(float));
+        const float *src = d->images + (size_t)k * l->sample;
+        float *dst = s->x + (size_t)i * l->sample;
+        if (augment) { /* keyed by the image's index k, not its place in the batch */
+            actlab_augment_draw draw = actlab_augment_draw_for(&l->aug, l->seed, l->epoch, k);
+            actlab_augment_apply(&l->aug, &draw, dst, src, d->channels, d->height, d->width);
+        } else {
+            memcpy(dst, src, l->sample * sizeof(float));
+        }
         s->y[i] = d->labels[k];
     }
     s->n = (int)n;
@@ -120,6 +131,7 @@ static void free_buffers(actlab_loader *l) {
         free(l->slot[i].y);
     }
     free(l->perm);
+    free(l->fill);
     free(l);
 }
 
@@ -189,6 +201,7 @@ int actlab_loader_start(actlab_loader *l, int64_t epoch, int64_t first_batch) {
      * permutation and the slots may change only while the thread is idle */
     l->end = 0;
     while (l->busy) pthread_cond_wait(&l->done, &l->mu);
+    l->epoch = epoch;
     if (l->shuffle) actlab_data_permutation(l->perm, l->d->count, l->seed, epoch);
     else
         for (int64_t i = 0; i < l->d->count; i++) l->perm[i] = i;
@@ -227,6 +240,29 @@ int actlab_loader_next(actlab_loader *l, const float **x, const int32_t **y, int
 }
 
 int64_t actlab_loader_batches(const actlab_loader *l) { return l->nbatches; }
+
+int actlab_loader_set_augment(actlab_loader *l, const actlab_augment *a, char *err, size_t errlen) {
+    if (a && (a->pad < 0 || a->pad > 65536))
+        return actlab_errorf(err, errlen, "loader: the crop padding must be in [0, 65536], got %d", a->pad);
+    float *fill = NULL;
+    if (a && a->pad > 0 && a->fill) {
+        fill = malloc((size_t)l->d->channels * sizeof *fill);
+        if (!fill) return actlab_errorf(err, errlen, "loader: out of memory");
+        memcpy(fill, a->fill, (size_t)l->d->channels * sizeof *fill);
+    }
+    pthread_mutex_lock(&l->mu);
+    /* as in start: stop the epoch and wait for a gather in flight before changing what it reads */
+    l->end = 0;
+    while (l->busy) pthread_cond_wait(&l->done, &l->mu);
+    l->slot[0].ready = l->slot[1].ready = 0;
+    l->held = -1;
+    free(l->fill);
+    l->fill = fill;
+    memset(&l->aug, 0, sizeof l->aug);
+    if (a) l->aug.pad = a->pad, l->aug.flip = a->flip != 0, l->aug.fill = fill;
+    pthread_mutex_unlock(&l->mu);
+    return 0;
+}
 
 void actlab_loader_free(actlab_loader *l) {
     if (!l) return;
