@@ -25,10 +25,31 @@ c=json.load(open(d+"/config.json")); assert c["act"]=="erelu" and c["seed"]==7 a
 m=[json.loads(l) for l in open(d+"/metrics.jsonl")]; assert len(m)==2, m
 assert m[1]["train_loss"] < m[0]["train_loss"], "loss falls"
 assert m[1]["test_acc"] > 0.65, "test accuracy %.3f should exceed 0.65 after 2 short epochs" % m[1]["test_acc"]
-assert all(k in m[0] for k in ("test_loss","lr","epoch_seconds","images_per_second"))' "$tmp/a"
-out=$($A test --checkpoint "$tmp/a/last.ckpt" --data fashion-mnist --test-subset 1000)
-want=$(python3 -c 'import json,sys; m=[json.loads(l) for l in open(sys.argv[1])]; print("%.2f%%" % (100*m[-1]["test_acc"]))' "$tmp/a/metrics.jsonl")
+assert all(k in m[0] for k in ("test_loss","lr","epoch_seconds","images_per_second"))
+assert all(0 <= r["test_acc"] <= r["test_top5"] <= 1 for r in m), "top-5 in each record, at least top-1"
+assert not any(k.startswith("val_") for k in m[0]), "no val fields without --val-split"
+assert c["augment"]=="none" and c["crop_pad"]==0 and c["val_split"]==0 and c["val_images"]==0' "$tmp/a"
+check "final record: per class and confusion matrix" python3 -c '
+import gzip,json,sys; d=sys.argv[1]
+f=json.load(open(d+"/final.json")); m=[json.loads(l) for l in open(d+"/metrics.jsonl")]
+assert f["final"] is True and f["epoch"]==2 and f["test_acc"]==m[-1]["test_acc"] and f["test_top5"]==m[-1]["test_top5"]
+assert f["classes"][0]=="T-shirt/top" and len(f["classes"])==10
+lab=gzip.open("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz").read()[8:8+1000]
+counts=[sum(1 for b in lab if b==k) for k in range(10)]
+conf=f["confusion"]; assert len(conf)==10 and all(len(r)==10 for r in conf)
+assert [sum(r) for r in conf]==counts==f["test_class_count"], ("row sums are the classes test counts", [sum(r) for r in conf], counts)
+assert [conf[k][k] for k in range(10)]==f["test_class_correct"]
+assert abs(sum(f["test_class_correct"])/1000 - f["test_acc"]) < 1e-12
+assert all(abs(a - conf[k][k]/counts[k]) < 1e-12 for k,a in enumerate(f["test_class_acc"]))' "$tmp/a"
+out=$($A test --checkpoint "$tmp/a/last.ckpt" --data fashion-mnist --test-subset 1000 --confusion)
+want=$(python3 -c 'import json,sys; m=[json.loads(l) for l in open(sys.argv[1])]; print("%.2f%%, top-5 %.2f%%" % (100*m[-1]["test_acc"], 100*m[-1]["test_top5"]))' "$tmp/a/metrics.jsonl")
 check "test reproduces the run's final accuracy ($want)" grep -q "accuracy $want" <<<"$out"
+check "test prints per-class accuracy" grep -q '^ *9 Ankle boot .*%' <<<"$out"
+check "test --confusion prints the matrix" test "$(grep -A11 '^confusion matrix' <<<"$out" | wc -l)" -eq 12
+$A test --checkpoint "$tmp/a/last.ckpt" --data fashion-mnist --test-subset 1000 --json >"$tmp/a.json"
+check "test --json matches the final record" python3 -c '
+import json,sys; t=json.load(open(sys.argv[1])); f=json.load(open(sys.argv[2]))
+assert all(t[k]==f[k] for k in ("test_acc","test_top5","classes","test_class_count","test_class_correct","test_class_acc","confusion")), t' "$tmp/a.json" "$tmp/a/final.json"
 
 # same seed and threads: bit-identical; a killed run resumed: bit-identical too
 $A train $run --act erelu --out "$tmp/b" >/dev/null 2>&1
@@ -40,6 +61,37 @@ check "resumed run ends bit-identical" cmp -s "$tmp/a/last.ckpt" "$tmp/c/last.ck
 check "resumed run has both epochs' records" test "$(wc -l <"$tmp/c/metrics.jsonl")" -eq 2
 err=$($A train $run --act relu --out "$tmp/c" --resume 2>&1 >/dev/null); rc=$?
 check "resuming with another activation is refused" test $rc -ne 0 -a -n "$(grep 'act is' <<<"$err")"
+
+# augmentation and a validation split: recorded, and a killed run still resumes bit-identically
+aug="--model lenet --data fashion-mnist --subset 700 --test-subset 300 --epochs 2 --batch 50 --lr 0.02 --seed 3 --threads 1 --augment crop,flip --val-split 0.1"
+$A train $aug --out "$tmp/g" >"$tmp/g.out" 2>"$tmp/g.err"; rc=$?
+check "augmented run with a validation split exits 0" test $rc -eq 0
+check "summary shows val and test" grep -q 'val accuracy .*test accuracy' "$tmp/g.out"
+check "epoch lines show val and test" test "$(grep -c '| val loss .* | test loss' "$tmp/g.err")" -eq 2
+check "augmented records" python3 -c '
+import json,sys; d=sys.argv[1]
+c=json.load(open(d+"/config.json"))
+assert c["augment"]=="crop,flip" and c["crop_pad"]==4 and c["val_split"]==0.1 and c["val_seed"]==0, c
+assert c["val_images"]==70 and c["train_images"]==630, "the subset first, then 10 % of it held out"
+assert len(c["crop_fill"])==1 and abs(c["crop_fill"][0] + c["normalise_mean"][0]/c["normalise_std"][0]) < 1e-6, "pads with black"
+m=[json.loads(l) for l in open(d+"/metrics.jsonl")]; assert len(m)==2
+assert all(k in r for r in m for k in ("val_loss","val_acc","val_top5","test_top5")), m
+f=json.load(open(d+"/final.json")); assert f["val_acc"]==m[-1]["val_acc"] and sum(map(sum, f["confusion"]))==300' "$tmp/g"
+$A train $aug --out "$tmp/h2" --stop-after 17 >/dev/null 2>&1; rc=$?
+check "augmented: --stop-after stops" test $rc -ne 0 -a ! -f "$tmp/h2/final.json"
+$A train $aug --out "$tmp/h2" --resume >/dev/null 2>&1
+check "augmented run with val split resumed: bit-identical checkpoint" cmp -s "$tmp/g/last.ckpt" "$tmp/h2/last.ckpt"
+check "augmented run resumed: identical final record" cmp -s "$tmp/g/final.json" "$tmp/h2/final.json"
+err=$($A train ${aug/crop,flip/flip} --out "$tmp/h2" --resume 2>&1 >/dev/null); rc=$?
+check "resuming with another augmentation is refused" test $rc -ne 0 -a -n "$(grep 'augment is' <<<"$err")"
+err=$($A train ${aug/0.1/0.2} --out "$tmp/h2" --resume 2>&1 >/dev/null); rc=$?
+check "resuming with another validation split is refused" test $rc -ne 0 -a -n "$(grep 'val_split is' <<<"$err")"
+$A train ${aug/crop,flip/none} --epochs 1 --out "$tmp/n" >/dev/null 2>&1
+check "augmentation changes what is trained on, not the held-out images" python3 -c '
+import json,sys; a=json.loads(open(sys.argv[1]).readline()); b=json.loads(open(sys.argv[2]).readline())
+ca=json.load(open(sys.argv[3])); cb=json.load(open(sys.argv[4]))
+assert a["train_loss"] != b["train_loss"] and ca["val_images"]==cb["val_images"]==70 and ca["augment"]=="none"' \
+  "$tmp/n/metrics.jsonl" "$tmp/g/metrics.jsonl" "$tmp/n/config.json" "$tmp/g/config.json"
 
 # learnable activation parameters train, per channel
 $A train $run --act prelu --act-per-channel --epochs 1 --out "$tmp/p" >/dev/null 2>&1
@@ -64,6 +116,18 @@ assert c["batch"]==32 and c["momentum"]==0.5 and c["epochs"]==1 and c["lr"]==0.2
 # errors: clear message, non-zero exit, nothing half-written
 err=$($A train $run --lr abc --out "$tmp/x" 2>&1); rc=$?
 check "bad --lr exits 2" test $rc -eq 2 -a -n "$(grep -- '--lr expects' <<<"$err")"
+err=$($A train $run --val-split 1.5 --out "$tmp/x" 2>&1); rc=$?
+check "--val-split 1.5 exits 2" test $rc -eq 2 -a -n "$(grep -- '--val-split expects a fraction above 0 and below 1' <<<"$err")"
+err=$($A train $run --val-split 0 --out "$tmp/x" 2>&1); rc=$?
+check "--val-split 0 exits 2" test $rc -eq 2
+err=$($A train $run --augment bogus --out "$tmp/x" 2>&1); rc=$?
+check "--augment bogus exits 2" test $rc -eq 2 -a -n "$(grep -- "--augment: expected none or a comma list of crop and flip, got 'bogus'" <<<"$err")"
+err=$($A train $run --augment flip --crop-pad 2 --out "$tmp/x" 2>&1); rc=$?
+check "--crop-pad without crop exits 2" test $rc -eq 2 -a -n "$(grep -- '--crop-pad needs --augment crop' <<<"$err")"
+err=$($A train $run --augment crop --crop-pad 0 --out "$tmp/x" 2>&1); rc=$?
+check "--crop-pad 0 exits 2" test $rc -eq 2 -a -n "$(grep -- '--crop-pad expects' <<<"$err")"
+err=$($A train $run --subset 5 --val-split 0.05 --out "$tmp/x" 2>&1); rc=$?
+check "a split leaving no validation image is refused" test $rc -ne 0 -a -n "$(grep 'no validation image' <<<"$err")"
 err=$($A train $run --act relux --out "$tmp/x" 2>&1); rc=$?
 check "unknown activation named" test $rc -ne 0 -a -n "$(grep 'did you mean relu' <<<"$err")"
 printf '[net]\n[conv]\nfilters=4\n[pool]\n' >"$tmp/bad.cfg"

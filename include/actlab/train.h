@@ -4,7 +4,16 @@
  * a run folder:
  *
  *     OUT/config.json    every setting used, defaults included, version, threads
- *     OUT/metrics.jsonl  one record per epoch (train/test loss and accuracy, lr, time, images/s)
+ *     OUT/metrics.jsonl  one record per epoch (train/test loss and accuracy, lr, time, images/s;
+ *                        test_top5 when there are more than 5 classes; val_loss, val_acc,
+ *                        val_top5 with a validation split)
+ *     OUT/final.json     written when the last epoch ends (before its checkpoint): the final
+ *                        test (and val) metrics and, for a classifier, the test split by class:
+ *                        "classes" (names, or label numbers when the data set has none),
+ *                        "test_class_count", "test_class_correct", "test_class_acc" (null for
+ *                        a class without images) and "confusion" (counts, row = true class,
+ *                        column = predicted; each row sums to that class's count). A separate
+ *                        file, so that metrics.jsonl stays one record per epoch.
  *     OUT/last.ckpt      the state after the last finished epoch (resume point)
  *
  * Same seed and thread count give bit-identical results; a run killed at any
@@ -39,6 +48,17 @@ typedef struct actlab_train_config {
     uint64_t seed;
     int threads;              /* 0: OpenMP's default */
     int64_t train_subset, test_subset; /* 0: all */
+    /* Training images only, in the loader thread (evaluation never augments): random crop
+     * after padding crop_pad pixels (0: 4) with the value a black pixel has after
+     * normalisation (-mean/std per channel, as torchvision pads before Normalize), and
+     * horizontal flip with p = 1/2; each draw is a function of (seed, epoch, image). */
+    const char *augment;      /* "none" (or NULL), "crop", "flip", "crop,flip" */
+    int crop_pad;
+    /* 0, or hold out this fraction of the training set (after train_subset) as a
+     * validation set, stratified by class, never trained on. The split's seed is val_seed,
+     * not seed: runs that differ only in seed (repeats for statistics) share one split. */
+    double val_split;
+    uint64_t val_seed;
     const char *out;          /* run folder */
     int resume;               /* continue from OUT/last.ckpt */
     int progress;             /* 1: a live line (terminal), 0: a line per epoch */
@@ -53,14 +73,30 @@ typedef struct actlab_train_result {
     int epochs_done;
     int autoencoder;          /* losses are reconstruction MSE; there is no accuracy */
     double train_loss, train_acc, test_loss, test_acc, seconds;
+    double test_top5;         /* NAN when there are 5 classes or fewer */
+    int has_val;              /* a validation split: */
+    double val_loss, val_acc, val_top5;
 } actlab_train_result;
+
+/* A test split by class. */
+typedef struct actlab_class_report {
+    int classes;
+    int64_t *confusion;       /* [classes][classes] counts: row = true class, column = predicted */
+    char (*names)[32];        /* [classes]: the data set's class names, or label numbers */
+} actlab_class_report;
+void actlab_class_report_free(actlab_class_report *r);
 
 /* Returns 0, or non-zero with a message (bad setting, unreadable data, NaN loss, ...). */
 int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, char *err, size_t errlen);
 
-/* Evaluate a checkpoint on a data set's test split. */
+/* Evaluate a checkpoint on a data set's test split (test_loss, test_acc, test_top5). */
 int actlab_test_checkpoint(const char *checkpoint, const char *data, int64_t test_subset, int threads,
                            actlab_train_result *result, char *err, size_t errlen);
+/* The same, and for a classifier *report gets the split by class (free it with
+ * actlab_class_report_free; it is zeroed for an autoencoder or on error). */
+int actlab_test_checkpoint_report(const char *checkpoint, const char *data, int64_t test_subset, int threads,
+                                  actlab_train_result *result, actlab_class_report *report, char *err,
+                                  size_t errlen);
 
 #ifdef __cplusplus
 }

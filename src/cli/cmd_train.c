@@ -2,11 +2,13 @@
  * cmd_train.c — `actlab train` (one training run into a run folder) and
  * `actlab test` (a checkpoint evaluated on a data set's test split).
  */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "actlab/data.h"
 #include "actlab/train.h"
 #include "cli.h"
 
@@ -14,10 +16,15 @@ static void train_usage(void) {
     puts("usage: actlab train [--model M] [--data D] [--act A] [--act-param k=v]... [--act-per-channel]\n"
          "                    [--epochs N] [--batch B] [--optim sgd|adam] [--lr LR] [--momentum M] [--nesterov]\n"
          "                    [--weight-decay WD] [--act-weight-decay WD] [--schedule S] [--seed S]\n"
-         "                    [--threads T] [--subset N] [--test-subset N] [--out DIR] [--resume] [--verbose]\n"
+         "                    [--threads T] [--subset N] [--test-subset N] [--augment none|crop,flip] [--crop-pad P]\n"
+         "                    [--val-split F] [--val-seed S] [--out DIR] [--resume] [--verbose]\n"
          "Defaults: --model lenet --data fashion-mnist --act relu --epochs 5 --batch 128 --optim sgd\n"
          "          --lr 0.01 --momentum 0.9 --weight-decay 0 --schedule constant --seed 1 --out runs/run\n"
-         "Writes DIR/config.json, DIR/metrics.jsonl (one record per epoch) and DIR/last.ckpt (every epoch).\n"
+         "          --augment none (crop: --crop-pad 4) --val-seed 0\n"
+         "Writes DIR/config.json, DIR/metrics.jsonl (one record per epoch), DIR/last.ckpt (every epoch)\n"
+         "and DIR/final.json (the last epoch's test results by class, with the confusion matrix).\n"
+         "--augment crops (after padding P pixels of black) and flips training images; --val-split F\n"
+         "holds out F of the training images (after --subset), stratified, as a validation set.\n"
          "--verbose lists the model file's keys left at their defaults.");
 }
 
@@ -36,6 +43,7 @@ int cmd_train(int argc, char **argv) {
     char model_path[4096], act[2048] = "", extra[1024] = "";
     const char *model = "lenet";
     c.progress = isatty(2);
+    actlab_augment aug = {0};
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         double d;
@@ -68,9 +76,22 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(f, "--threads")) { if (number(f, v, 1, 1024, 1, &d)) return 2; c.threads = (int)d, i++; }
         else if (!strcmp(f, "--subset")) { if (number(f, v, 1, 1e12, 1, &d)) return 2; c.train_subset = (int64_t)d, i++; }
         else if (!strcmp(f, "--test-subset")) { if (number(f, v, 1, 1e12, 1, &d)) return 2; c.test_subset = (int64_t)d, i++; }
+        else if (!strcmp(f, "--augment")) {
+            char e[256];
+            if (actlab_augment_parse(v, 4, &aug, e, sizeof e)) return cli_fail("train", "--augment: %s", e);
+            c.augment = v, i++;
+        }
+        else if (!strcmp(f, "--crop-pad")) { if (number(f, v, 1, 1024, 1, &d)) return 2; c.crop_pad = (int)d, i++; }
+        else if (!strcmp(f, "--val-split")) {
+            if (cli_parse_double(v, &d) || !(d > 0 && d < 1))
+                return cli_fail("train", "--val-split expects a fraction above 0 and below 1, got '%s'", v);
+            c.val_split = d, i++;
+        }
+        else if (!strcmp(f, "--val-seed")) { if (number(f, v, 0, 9007199254740992.0, 1, &d)) return 2; c.val_seed = (uint64_t)d, i++; }
         else if (!strcmp(f, "--stop-after")) { if (number(f, v, 1, 1e15, 1, &d)) return 2; c.stop_after = (int64_t)d, i++; }
         else return cli_fail("train", "unknown flag '%s' (see actlab train --help)", f);
     }
+    if (c.crop_pad && !aug.pad) return cli_fail("train", "--crop-pad needs --augment crop (or crop,flip)");
     if (cli_model_path(model, model_path, sizeof model_path)) return cli_fail("train", "no model '%s': %s", model, model_path);
     c.model = model_path;
     /* --act-param k=v merges into the function's spec */
@@ -86,25 +107,95 @@ int cmd_train(int argc, char **argv) {
         cli_fail("train", "%s", err);
         return 1;
     }
-    if (r.autoencoder)
-        printf("trained %s with %s on %s: %d epochs in %.1f s; test reconstruction MSE %.5f; records in %s/\n", model,
-               act, c.data, r.epochs_done, r.seconds, r.test_loss, c.out);
-    else
-        printf("trained %s with %s on %s: %d epochs in %.1f s; test accuracy %.2f%%, test loss %.4f; records in %s/\n",
-               model, act, c.data, r.epochs_done, r.seconds, 100 * r.test_acc, r.test_loss, c.out);
+    if (r.autoencoder) {
+        char val[64] = "";
+        if (r.has_val) snprintf(val, sizeof val, "val reconstruction MSE %.5f; ", r.val_loss);
+        printf("trained %s with %s on %s: %d epochs in %.1f s; %stest reconstruction MSE %.5f; records in %s/\n", model,
+               act, c.data, r.epochs_done, r.seconds, val, r.test_loss, c.out);
+    } else {
+        char val[96] = "", top5[32] = "";
+        if (r.has_val) snprintf(val, sizeof val, "val accuracy %.2f%%, val loss %.4f; ", 100 * r.val_acc, r.val_loss);
+        if (!isnan(r.test_top5)) snprintf(top5, sizeof top5, " (top-5 %.2f%%)", 100 * r.test_top5);
+        printf("trained %s with %s on %s: %d epochs in %.1f s; %stest accuracy %.2f%%%s, test loss %.4f; records in %s/\n",
+               model, act, c.data, r.epochs_done, r.seconds, val, 100 * r.test_acc, top5, r.test_loss, c.out);
+    }
     return 0;
+}
+
+/* actlab test --json: the results and the split by class as one JSON object. */
+static void print_test_json(const char *ckpt, const actlab_train_result *r, const actlab_class_report *rep) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "checkpoint", ckpt);
+    cJSON_AddNumberToObject(o, "test_loss", r->test_loss);
+    if (!r->autoencoder) cJSON_AddNumberToObject(o, "test_acc", r->test_acc);
+    if (!isnan(r->test_top5)) cJSON_AddNumberToObject(o, "test_top5", r->test_top5);
+    if (rep->classes) {
+        int K = rep->classes;
+        cJSON *names = cJSON_AddArrayToObject(o, "classes"), *count = cJSON_AddArrayToObject(o, "test_class_count");
+        cJSON *right = cJSON_AddArrayToObject(o, "test_class_correct"), *acc = cJSON_AddArrayToObject(o, "test_class_acc");
+        cJSON *conf = cJSON_AddArrayToObject(o, "confusion");
+        for (int t = 0; t < K; t++) {
+            int64_t n = 0;
+            cJSON *row = cJSON_CreateArray();
+            for (int p = 0; p < K; p++)
+                n += rep->confusion[(size_t)t * K + p], cJSON_AddItemToArray(row, cJSON_CreateNumber((double)rep->confusion[(size_t)t * K + p]));
+            cJSON_AddItemToArray(conf, row);
+            cJSON_AddItemToArray(names, cJSON_CreateString(rep->names[t]));
+            cJSON_AddItemToArray(count, cJSON_CreateNumber((double)n));
+            cJSON_AddItemToArray(right, cJSON_CreateNumber((double)rep->confusion[(size_t)t * K + t]));
+            cJSON_AddItemToArray(acc, n ? cJSON_CreateNumber((double)rep->confusion[(size_t)t * K + t] / (double)n) : cJSON_CreateNull());
+        }
+    }
+    char *text = cJSON_Print(o);
+    if (text) puts(text);
+    free(text);
+    cJSON_Delete(o);
+}
+
+/* The split by class as text: accuracy per class and, with `confusion`, the matrix. */
+static void print_by_class(const actlab_class_report *rep, int confusion) {
+    int K = rep->classes, wide = 5;
+    for (int t = 0; t < K; t++)
+        if ((int)strlen(rep->names[t]) > wide) wide = (int)strlen(rep->names[t]);
+    printf("per class (accuracy, images):\n");
+    for (int t = 0; t < K; t++) {
+        int64_t n = 0;
+        for (int p = 0; p < K; p++) n += rep->confusion[(size_t)t * K + p];
+        if (n) printf("  %3d %-*s %7.2f%% %8lld\n", t, wide, rep->names[t], 100.0 * rep->confusion[(size_t)t * K + t] / n, (long long)n);
+        else printf("  %3d %-*s %8s %8lld\n", t, wide, rep->names[t], "-", 0LL);
+    }
+    if (!confusion) return;
+    /* columns as wide as the largest count; rows labelled by class number and name */
+    int64_t most = 0;
+    for (size_t i = 0; i < (size_t)K * K; i++)
+        if (rep->confusion[i] > most) most = rep->confusion[i];
+    int cw = snprintf(NULL, 0, "%lld", (long long)most);
+    if (cw < 3) cw = 3;
+    printf("confusion matrix (rows: true class, columns: predicted class):\n  %*s", wide + 4, "");
+    for (int p = 0; p < K; p++) printf(" %*d", cw, p);
+    printf("\n");
+    for (int t = 0; t < K; t++) {
+        printf("  %3d %-*s", t, wide, rep->names[t]);
+        for (int p = 0; p < K; p++) printf(" %*lld", cw, (long long)rep->confusion[(size_t)t * K + p]);
+        printf("\n");
+    }
 }
 
 int cmd_test(int argc, char **argv) {
     const char *ckpt = NULL, *data = NULL;
     double subset = 0, threads = 0;
+    int confusion = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(f, "--help")) {
-            puts("usage: actlab test --checkpoint FILE [--data D] [--test-subset N] [--threads T]\n"
-                 "Evaluates a checkpoint on the test split of D (default: the data it was trained on).");
+            puts("usage: actlab test --checkpoint FILE [--data D] [--test-subset N] [--threads T] [--confusion] [--json]\n"
+                 "Evaluates a checkpoint on the test split of D (default: the data it was trained on):\n"
+                 "loss, top-1 and top-5 accuracy, and the accuracy of each class. --confusion adds the\n"
+                 "confusion matrix (rows: true class, columns: predicted); --json prints one JSON object.");
             return 0;
-        } else if (!v) return cli_fail("test", "'%s' needs a value", f);
+        } else if (!strcmp(f, "--confusion")) confusion = 1;
+        else if (!strcmp(f, "--json")) json = 1;
+        else if (!v) return cli_fail("test", "'%s' needs a value", f);
         else if (!strcmp(f, "--checkpoint")) ckpt = v, i++;
         else if (!strcmp(f, "--data")) data = v, i++;
         else if (!strcmp(f, "--test-subset")) { if (cli_parse_double(v, &subset) || subset < 1) return cli_fail("test", "--test-subset expects a whole number >= 1"); i++; }
@@ -114,11 +205,19 @@ int cmd_test(int argc, char **argv) {
     if (!ckpt) return cli_fail("test", "which checkpoint? --checkpoint runs/NAME/last.ckpt");
     char err[2048];
     actlab_train_result r;
-    if (actlab_test_checkpoint(ckpt, data, (int64_t)subset, (int)threads, &r, err, sizeof err)) {
+    actlab_class_report rep;
+    if (actlab_test_checkpoint_report(ckpt, data, (int64_t)subset, (int)threads, &r, &rep, err, sizeof err)) {
         cli_fail("test", "%s", err);
         return 1;
     }
-    if (r.autoencoder) printf("%s: test reconstruction MSE %.5f\n", ckpt, r.test_loss);
-    else printf("%s: test loss %.4f, accuracy %.2f%%\n", ckpt, r.test_loss, 100 * r.test_acc);
+    if (json) print_test_json(ckpt, &r, &rep);
+    else if (r.autoencoder) printf("%s: test reconstruction MSE %.5f\n", ckpt, r.test_loss);
+    else {
+        printf("%s: test loss %.4f, accuracy %.2f%%", ckpt, r.test_loss, 100 * r.test_acc);
+        if (!isnan(r.test_top5)) printf(", top-5 %.2f%%", 100 * r.test_top5);
+        printf("\n");
+        print_by_class(&rep, confusion);
+    }
+    actlab_class_report_free(&rep);
     return 0;
 }

@@ -2,11 +2,13 @@
  * train.c — one training run (see actlab/train.h): data, net, optimiser and
  * schedule set up from the configuration; then epochs of forward, loss,
  * backward and optimiser step over prefetched batches; an evaluation on the
- * test split, a metrics record and a checkpoint after each epoch.
+ * test split (and the validation split), a metrics record and a checkpoint
+ * after each epoch; the final record by class at the end.
  *
  * Everything random is a function of the seed and a counter (initial weights
- * of (seed, layer), data order of (seed, epoch), dropout and activation noise
- * of (seed, layer, step)), so a run resumed from the checkpoint of epoch k
+ * of (seed, layer), data order of (seed, epoch), augmentation of (seed, epoch,
+ * image), dropout and activation noise of (seed, layer, step), the validation
+ * split of (val_seed, class)), so a run resumed from the checkpoint of epoch k
  * replays the rest exactly.
  */
 #include "util/error.h"
@@ -62,8 +64,10 @@ static char *read_text(const char *path) {
 /* Everything a run needs while it trains. */
 typedef struct run {
     const actlab_train_config *cfg;
-    actlab_dataset train, test;
+    actlab_dataset train, val, test; /* val: empty without --val-split */
     double mean[16], std[16];
+    actlab_augment aug;
+    float fill[16]; /* aug.fill: the normalised value of a black pixel */
     actlab_net *net;
     actlab_optim *optim;
     actlab_schedule schedule;
@@ -78,27 +82,95 @@ static void run_free(run *r) {
     actlab_optim_free(r->optim);
     actlab_net_free(r->net);
     actlab_dataset_free(&r->train);
+    actlab_dataset_free(&r->val);
     actlab_dataset_free(&r->test);
     cJSON_Delete(r->config);
 }
 
-/* Loss and accuracy over a whole split, in evaluation mode, in batches. */
-static int evaluate(actlab_net *net, const actlab_dataset *d, int batch, double *loss, double *acc, char *err,
-                    size_t errlen) {
+/* Loss, top-1 and top-5 accuracy over a whole split, in evaluation mode, in batches
+ * (never augmented); with `confusion`, also its counts [true class][predicted class],
+ * added to what it holds. top5 is NAN for 5 classes or fewer. */
+static int evaluate(actlab_net *net, const actlab_dataset *d, int batch, double *loss, double *acc, double *top5,
+                    int64_t *confusion, char *err, size_t errlen) {
     double total = 0;
-    int64_t correct = 0;
+    int64_t correct = 0, correct5 = 0;
+    int autoencoder = actlab_net_is_autoencoder(net);
     size_t per = (size_t)d->channels * d->height * d->width;
     for (int64_t i = 0; i < d->count; i += batch) {
         int n = (int)(d->count - i < batch ? d->count - i : batch), ok = 0;
         const float *x = d->images + i * per;
         if (actlab_net_forward(net, x, n, 0, 0, err, errlen)) return -1;
         /* an autoencoder's loss is its reconstruction error; it has no accuracy */
-        total += (actlab_net_is_autoencoder(net) ? actlab_net_loss_mse(net, x, n) : actlab_net_loss(net, d->labels + i, n, &ok)) * n;
+        total += (autoencoder ? actlab_net_loss_mse(net, x, n) : actlab_net_loss(net, d->labels + i, n, &ok)) * n;
         correct += ok;
+        if (autoencoder) continue;
+        int K;
+        const float *z = actlab_net_output(net, &K);
+        if (K != d->classes) return actlab_errorf(err, errlen, "the net has %d outputs for %d classes", K, d->classes);
+        for (int s = 0; s < n; s++, z += K) {
+            /* the label's rank with ties going to the lower class, as the loss's argmax:
+             * rank 0 is exactly a top-1 hit */
+            int y = d->labels[i + s], rank = 0, arg = 0;
+            for (int k = 0; k < K; k++) {
+                rank += z[k] > z[y] || (k < y && z[k] == z[y]);
+                if (z[k] > z[arg]) arg = k;
+            }
+            correct5 += rank < 5;
+            if (confusion) confusion[(size_t)y * K + arg]++;
+        }
     }
     *loss = total / (double)d->count;
     *acc = (double)correct / (double)d->count;
+    if (top5) *top5 = !autoencoder && d->classes > 5 ? (double)correct5 / (double)d->count : NAN;
     return 0;
+}
+
+/* Class names of the data sets whose labels have fixed names (actlab_dataset carries
+ * none); label numbers otherwise. */
+static void class_names(const actlab_dataset *d, char (*names)[32]) {
+    static const struct {
+        const char *data;
+        int classes;
+        const char *names[10];
+    } known[] = {
+        {"fashion-mnist", 10, {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}},
+        {"cifar10", 10, {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}},
+        {"fer2013", 7, {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}},
+    };
+    int which = -1;
+    for (int i = 0; i < (int)(sizeof known / sizeof known[0]); i++)
+        if (!strcmp(d->name, known[i].data) && d->classes == known[i].classes) which = i;
+    for (int k = 0; k < d->classes; k++) {
+        if (which >= 0) snprintf(names[k], sizeof names[k], "%s", known[which].names[k]);
+        else snprintf(names[k], sizeof names[k], "%d", k);
+    }
+}
+
+void actlab_class_report_free(actlab_class_report *r) {
+    if (!r) return;
+    free(r->confusion);
+    free(r->names);
+    memset(r, 0, sizeof *r);
+}
+
+/* A split's per-class results from its confusion matrix, into o: "classes",
+ * "test_class_count", "test_class_correct", "test_class_acc" and "confusion". */
+static void add_by_class(cJSON *o, const actlab_class_report *rep) {
+    int K = rep->classes;
+    cJSON *names = cJSON_AddArrayToObject(o, "classes"), *count = cJSON_AddArrayToObject(o, "test_class_count");
+    cJSON *right = cJSON_AddArrayToObject(o, "test_class_correct"), *acc = cJSON_AddArrayToObject(o, "test_class_acc");
+    cJSON *conf = cJSON_AddArrayToObject(o, "confusion");
+    for (int t = 0; t < K; t++) {
+        const int64_t *row = rep->confusion + (size_t)t * K;
+        int64_t n = 0;
+        cJSON *r = cJSON_CreateArray();
+        for (int p = 0; p < K; p++) n += row[p], cJSON_AddItemToArray(r, cJSON_CreateNumber((double)row[p]));
+        cJSON_AddItemToArray(conf, r);
+        cJSON_AddItemToArray(names, cJSON_CreateString(rep->names[t]));
+        cJSON_AddItemToArray(count, cJSON_CreateNumber((double)n));
+        cJSON_AddItemToArray(right, cJSON_CreateNumber((double)row[t]));
+        cJSON_AddItemToArray(acc, n ? cJSON_CreateNumber((double)row[t] / (double)n) : cJSON_CreateNull());
+    }
 }
 
 /* The run's settings as JSON: what config.json holds and what a resume must match. */
@@ -136,21 +208,53 @@ static cJSON *config_json(const run *r, int threads) {
     cJSON_AddNumberToObject(o, "threads", threads);
     cJSON_AddNumberToObject(o, "train_subset", (double)c->train_subset);
     cJSON_AddNumberToObject(o, "test_subset", (double)c->test_subset);
+    char aug[32];
+    actlab_augment_describe(&r->aug, aug, sizeof aug);
+    cJSON_AddStringToObject(o, "augment", aug);
+    cJSON_AddNumberToObject(o, "crop_pad", r->aug.pad);
+    if (r->aug.pad) {
+        cJSON *fill = cJSON_AddArrayToObject(o, "crop_fill");
+        for (int ch = 0; ch < r->train.channels; ch++) cJSON_AddItemToArray(fill, cJSON_CreateNumber(r->fill[ch]));
+    }
+    cJSON_AddNumberToObject(o, "val_split", c->val_split);
+    cJSON_AddNumberToObject(o, "val_seed", (double)c->val_seed);
+    cJSON_AddNumberToObject(o, "val_images", (double)r->val.count);
     cJSON_AddNumberToObject(o, "parameters", (double)actlab_net_param_count(r->net));
     return o;
 }
 
+/* Settings newer than some checkpoints: missing from an old one means off. */
+static int off_by_default(const cJSON *item) {
+    static const char *const keys[] = {"augment", "crop_pad", "val_split", "val_seed", "val_images"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(item->string, keys[i]))
+            return cJSON_IsString(item) ? !strcmp(item->valuestring, "none") : cJSON_IsNumber(item) && item->valuedouble == 0;
+    return 0;
+}
+
+/* Values that follow from the settings: a difference there is reported only when no setting differs. */
+static int derived(const char *key) {
+    static const char *const keys[] = {"data_name", "data_source", "train_images", "test_images", "val_images",
+                                       "normalise_mean", "normalise_std", "crop_fill", "parameters"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(key, keys[i])) return 1;
+    return 0;
+}
+
 /* A resumed run must be the same run: every setting but the number of epochs. */
 static int same_run(const cJSON *now, const cJSON *then, char *what, size_t len) {
-    for (const cJSON *item = now->child; item; item = item->next) {
-        if (!strcmp(item->string, "epochs")) continue;
-        const cJSON *old = cJSON_GetObjectItemCaseSensitive(then, item->string);
-        if (!old || !cJSON_Compare(item, old, 1)) {
-            char *a = cJSON_PrintUnformatted(item), *b = old ? cJSON_PrintUnformatted(old) : NULL;
-            snprintf(what, len, "%s is %s now but was %s", item->string, a, b ? b : "missing");
-            free(a);
-            free(b);
-            return 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (const cJSON *item = now->child; item; item = item->next) {
+            if (!strcmp(item->string, "epochs") || (pass == 0 && derived(item->string))) continue;
+            const cJSON *old = cJSON_GetObjectItemCaseSensitive(then, item->string);
+            if (!old && off_by_default(item)) continue;
+            if (!old || !cJSON_Compare(item, old, 1)) {
+                char *a = cJSON_PrintUnformatted(item), *b = old ? cJSON_PrintUnformatted(old) : NULL;
+                snprintf(what, len, "%s is %s now but was %s", item->string, a, b ? b : "missing");
+                free(a);
+                free(b);
+                return 0;
+            }
         }
     }
     return 1;
@@ -160,13 +264,29 @@ static int setup(run *r, char *err, size_t errlen) {
     const actlab_train_config *c = r->cfg;
     char e[1024];
     if (c->epochs < 1 || c->batch < 1) return actlab_errorf(err, errlen, "epochs and batch must be at least 1");
+    if (actlab_augment_parse(c->augment, c->crop_pad ? c->crop_pad : 4, &r->aug, e, sizeof e))
+        return actlab_errorf(err, errlen, "--augment: %s", e);
+    if (c->crop_pad && !r->aug.pad) return actlab_errorf(err, errlen, "--crop-pad needs --augment crop (or crop,flip)");
+    if (c->val_split != 0 && !(c->val_split > 0 && c->val_split < 1))
+        return actlab_errorf(err, errlen, "--val-split: expected a fraction above 0 and below 1, got %g", c->val_split);
     if (actlab_data_open(c->data, &r->train, &r->test, e, sizeof e)) return actlab_errorf(err, errlen, "%s", e);
     if (c->train_subset) actlab_dataset_subset(&r->train, c->train_subset);
     if (c->test_subset) actlab_dataset_subset(&r->test, c->test_subset);
+    /* the subset first, then the hold-out from it */
+    if (c->val_split > 0 && actlab_dataset_split(&r->train, &r->val, c->val_split, c->val_seed, e, sizeof e))
+        return actlab_errorf(err, errlen, "--val-split: %s", e);
     if (r->train.channels > 16) return actlab_errorf(err, errlen, "%d channels: at most 16 are supported", r->train.channels);
+    /* statistics of the images trained on only: the validation images stay unseen */
     actlab_dataset_channel_stats(&r->train, r->mean, r->std);
     actlab_dataset_normalise(&r->train, r->mean, r->std);
+    actlab_dataset_normalise(&r->val, r->mean, r->std);
     actlab_dataset_normalise(&r->test, r->mean, r->std);
+    /* crops pad with a black pixel as normalised (torchvision pads before Normalize): one
+     * zero pixel per channel through the same normalisation gives exactly that value */
+    actlab_dataset black = {.count = 1, .channels = r->train.channels, .height = 1, .width = 1, .images = r->fill};
+    memset(r->fill, 0, sizeof r->fill);
+    actlab_dataset_normalise(&black, r->mean, r->std);
+    r->aug.fill = r->fill;
 
     actlab_act_cfg act;
     if (actlab_act_parse(c->act, &act, e, sizeof e)) return actlab_errorf(err, errlen, "--act: %s", e);
@@ -217,9 +337,44 @@ static int setup(run *r, char *err, size_t errlen) {
     if (actlab_schedule_parse(c->schedule ? c->schedule : "constant", c->lr, &r->schedule, e, sizeof e))
         return actlab_errorf(err, errlen, "--schedule: %s", e);
     r->loader = actlab_loader_new(&r->train, c->batch, 1, 0, c->seed, e, sizeof e);
-    if (!r->loader) return actlab_errorf(err, errlen, "%s", e);
+    if (!r->loader || actlab_loader_set_augment(r->loader, &r->aug, e, sizeof e)) return actlab_errorf(err, errlen, "%s", e);
     actlab_schedule_resolve(&r->schedule, c->epochs, actlab_loader_batches(r->loader));
     return 0;
+}
+
+/* The evaluations into a record: test_loss, and for a classifier test_acc and (more
+ * than 5 classes) test_top5; then the same for the validation split, when there is one. */
+static void add_eval(cJSON *m, const actlab_train_result *res, int autoencoder) {
+    for (int v = 0; v <= res->has_val; v++) {
+        const char *split = v ? "val" : "test";
+        double top5 = v ? res->val_top5 : res->test_top5;
+        char key[16];
+        snprintf(key, sizeof key, "%s_loss", split);
+        cJSON_AddNumberToObject(m, key, v ? res->val_loss : res->test_loss);
+        if (autoencoder) continue;
+        snprintf(key, sizeof key, "%s_acc", split);
+        cJSON_AddNumberToObject(m, key, v ? res->val_acc : res->test_acc);
+        snprintf(key, sizeof key, "%s_top5", split);
+        if (!isnan(top5)) cJSON_AddNumberToObject(m, key, top5);
+    }
+}
+
+/* OUT/final.json (see actlab/train.h), atomically. */
+static int write_final(const char *out, int64_t epochs, int64_t steps, const actlab_train_result *res,
+                       const actlab_class_report *rep, char *err, size_t errlen) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "final", 1);
+    cJSON_AddNumberToObject(o, "epoch", (double)epochs);
+    cJSON_AddNumberToObject(o, "steps", (double)steps);
+    add_eval(o, res, rep == NULL);
+    if (rep) add_by_class(o, rep);
+    char *text = cJSON_Print(o), path[4096];
+    cJSON_Delete(o);
+    if (!text) return actlab_errorf(err, errlen, "out of memory");
+    snprintf(path, sizeof path, "%s/final.json", out);
+    int rc = actlab_write_atomic(path, text, strlen(text), err, errlen);
+    free(text);
+    return rc;
 }
 
 static void progress(run *r, int64_t epoch, int64_t b, int64_t nb, double img_s, double loss, double acc, int final) {
@@ -304,6 +459,9 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         if (s) *s = 0;
     }
     if (!metrics) metrics = calloc(1, 1);
+    /* final.json belongs to the run's last epoch: one from an earlier end is stale */
+    snprintf(path, sizeof path, "%s/final.json", cfg->out);
+    if (epoch0 < cfg->epochs) unlink(path);
     char *cfg_text = cJSON_Print(r.config);
     snprintf(path, sizeof path, "%s/config.json", cfg->out);
     int rc = actlab_write_atomic(path, cfg_text, strlen(cfg_text), err, errlen);
@@ -312,6 +470,9 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
     int64_t nb = actlab_loader_batches(r.loader);
     int autoencoder = actlab_net_is_autoencoder(r.net);
     res.autoencoder = autoencoder;
+    res.has_val = r.val.count > 0;
+    res.test_top5 = res.val_top5 = NAN;
+    actlab_class_report rep = {0}; /* the last epoch's test split by class */
     double t_start = omp_get_wtime();
     for (int64_t epoch = epoch0; epoch < cfg->epochs && !rc; epoch++) {
         double t0 = omp_get_wtime(), loss_sum = 0, lr = 0;
@@ -337,6 +498,7 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
             if (cfg->progress && (b % 8 == 0 || b == nb)) progress(&r, epoch, b, nb, seen / dt, loss_sum / seen, (double)correct / seen, 0);
             if (cfg->stop_after && step >= cfg->stop_after) { /* as if killed: nothing more is written */
                 free(metrics);
+                actlab_class_report_free(&rep);
                 run_free(&r);
                 return actlab_errorf(err, errlen, "stopped after %lld steps (--stop-after)", (long long)step);
             }
@@ -344,9 +506,24 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         if (rc) break;
         double seconds = omp_get_wtime() - t0;
         res.train_loss = loss_sum / (double)seen, res.train_acc = (double)correct / (double)seen;
-        rc = evaluate(r.net, &r.test, cfg->batch, &res.test_loss, &res.test_acc, err, errlen);
+        int last = epoch + 1 == cfg->epochs;
+        if (last && !autoencoder) {
+            int K = rep.classes = r.test.classes;
+            rep.confusion = calloc((size_t)K * K, sizeof *rep.confusion);
+            rep.names = calloc((size_t)K, sizeof *rep.names);
+            if (!rep.confusion || !rep.names) {
+                rc = actlab_errorf(err, errlen, "out of memory");
+                break;
+            }
+            class_names(&r.test, rep.names);
+        }
+        rc = evaluate(r.net, &r.test, cfg->batch, &res.test_loss, &res.test_acc, &res.test_top5, rep.confusion, err, errlen);
+        if (!rc && res.has_val)
+            rc = evaluate(r.net, &r.val, cfg->batch, &res.val_loss, &res.val_acc, &res.val_top5, NULL, err, errlen);
         if (rc) break;
         progress(&r, epoch, nb, nb, (double)seen / seconds, res.train_loss, res.train_acc, 1);
+        if (res.has_val && autoencoder) fprintf(r.log, " | val reconstruction MSE %.5f", res.val_loss);
+        else if (res.has_val) fprintf(r.log, " | val loss %.4f acc %.2f%%", res.val_loss, 100 * res.val_acc);
         if (autoencoder) fprintf(r.log, " | test reconstruction MSE %.5f (%.1f s)\n", res.test_loss, seconds);
         else fprintf(r.log, " | test loss %.4f acc %.2f%% (%.1f s)\n", res.test_loss, 100 * res.test_acc, seconds);
 
@@ -354,8 +531,7 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         cJSON_AddNumberToObject(m, "epoch", (double)epoch + 1);
         cJSON_AddNumberToObject(m, "train_loss", res.train_loss);
         if (!autoencoder) cJSON_AddNumberToObject(m, "train_acc", res.train_acc);
-        cJSON_AddNumberToObject(m, "test_loss", res.test_loss);
-        if (!autoencoder) cJSON_AddNumberToObject(m, "test_acc", res.test_acc);
+        add_eval(m, &res, autoencoder);
         cJSON_AddNumberToObject(m, "lr", lr);
         cJSON_AddNumberToObject(m, "epoch_seconds", seconds);
         cJSON_AddNumberToObject(m, "images_per_second", (double)seen / seconds);
@@ -373,6 +549,8 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         free(line);
         snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
         rc = actlab_write_atomic(path, metrics, strlen(metrics), err, errlen);
+        /* before the checkpoint: a run killed in between redoes this epoch and writes it again */
+        if (!rc && last) rc = write_final(cfg->out, epoch + 1, step, &res, autoencoder ? NULL : &rep, err, errlen);
 
         /* the checkpoint: the state after this epoch */
         size_t olen = actlab_optim_state_size(r.optim);
@@ -391,6 +569,7 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
     }
     res.seconds = omp_get_wtime() - t_start;
     if (result) *result = res;
+    actlab_class_report_free(&rep);
     free(metrics);
     run_free(&r);
     return rc;
@@ -398,6 +577,14 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
 
 int actlab_test_checkpoint(const char *checkpoint, const char *data, int64_t test_subset, int threads,
                            actlab_train_result *result, char *err, size_t errlen) {
+    return actlab_test_checkpoint_report(checkpoint, data, test_subset, threads, result, NULL, err, errlen);
+}
+
+int actlab_test_checkpoint_report(const char *checkpoint, const char *data, int64_t test_subset, int threads,
+                                  actlab_train_result *result, actlab_class_report *report, char *err,
+                                  size_t errlen) {
+    actlab_class_report rep = {0};
+    if (report) memset(report, 0, sizeof *report);
     actlab_checkpoint ck;
     char e[1024];
     if (actlab_checkpoint_load(checkpoint, &ck, err, errlen)) return -1;
@@ -448,9 +635,21 @@ int actlab_test_checkpoint(const char *checkpoint, const char *data, int64_t tes
     actlab_train_result res;
     memset(&res, 0, sizeof res);
     res.autoencoder = actlab_net_is_autoencoder(net);
-    rc = evaluate(net, &test, 128, &res.test_loss, &res.test_acc, err, errlen);
+    if (report && !res.autoencoder) {
+        rep.classes = test.classes;
+        rep.confusion = calloc((size_t)test.classes * test.classes, sizeof *rep.confusion);
+        rep.names = calloc((size_t)test.classes, sizeof *rep.names);
+        if (!rep.confusion || !rep.names) {
+            rc = actlab_errorf(err, errlen, "out of memory");
+            goto done;
+        }
+        class_names(&test, rep.names);
+    }
+    rc = evaluate(net, &test, 128, &res.test_loss, &res.test_acc, &res.test_top5, rep.confusion, err, errlen);
     if (result) *result = res;
+    if (!rc && report) *report = rep, memset(&rep, 0, sizeof rep);
 done:
+    actlab_class_report_free(&rep);
     actlab_net_free(net);
     actlab_dataset_free(&test);
     cJSON_Delete(cfg);
