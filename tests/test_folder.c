@@ -477,6 +477,18 @@ static void check_named(void) {
               tr.channels == 3 && !strcmp(tr.name, "cifar10"),
           "cifar10 as folders: %s", err);
     actlab_dataset_free(&tr), actlab_dataset_free(&te);
+    CHECK(open_spec("cifar10:%s,size=16x16,grey", at("cf"), &tr, NULL, err, sizeof err) == 0 && tr.height == 16 &&
+              tr.channels == 1,
+          "cifar10 folders take the options: %s", err);
+    actlab_dataset_free(&tr);
+    c[0] = 3;
+    write_bytes("cf/data_batch_1.bin", c, 3073); /* one record (label 3): the binary files win */
+    CHECK(open_spec("cifar10:%s,size=16x16", at("cf"), &tr, NULL, err, sizeof err) != 0 &&
+              strstr(err, "not for the binary files"),
+          "options with the binary files: %s", err);
+    CHECK(open_spec("cifar10:%s", at("cf"), &tr, NULL, err, sizeof err) == 0 && tr.count == 1 && tr.labels[0] == 3,
+          "binary files: %s", err);
+    actlab_dataset_free(&tr);
     free(c);
 }
 
@@ -526,10 +538,8 @@ static void check_real_cifar(void) {
     CHECK(extract(tarball, "cifar10-jpeg/*/*/000[0-2].jpg") == 0, "extract CIFAR-10 files");
     char err[1024];
     actlab_dataset tr, te, ref;
-    CHECK(open_spec("cifar10:%s,nocache", at("cifar10-jpeg"), &tr, &te, err, sizeof err) != 0 &&
-              strstr(err, "not a directory"),
-          "cifar10: takes no options: %s", err);
-    CHECK(open_spec("cifar10:%s", at("cifar10-jpeg"), &tr, &te, err, sizeof err) == 0 && tr.count == 30 && te.count == 30,
+    CHECK(open_spec("cifar10:%s,nocache", at("cifar10-jpeg"), &tr, &te, err, sizeof err) == 0 && tr.count == 30 &&
+              te.count == 30,
           "real CIFAR-10 JPEGs: %s", err);
     const char *paths[1] = {bin};
     CHECK(actlab_cifar_load(&ref, paths, 1, 1, 0, 10, err, sizeof err) == 0, "binary subset: %s", err);

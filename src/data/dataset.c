@@ -156,7 +156,8 @@ int actlab_data_open(const char *spec, actlab_dataset *train, actlab_dataset *te
     }
     char dpart[PATH_LEN]; /* options after the directory are the open function's */
     const char *dcheck =
-        fmt->open == open_folder || fmt->open == open_fer2013 ? folder_dir_part(dir, dpart, sizeof dpart) : dir;
+        fmt->open == open_folder || fmt->open == open_fer2013 || fmt->open == open_cifar10
+            ? folder_dir_part(dir, dpart, sizeof dpart) : dir;
     if (!is_dir(dcheck)) {
         int e = errno;
         if (fmt->install && dir == fmt->default_dir)
@@ -317,20 +318,25 @@ static int open_cifar_dir(const data_format *fmt, const char *dir, actlab_datase
 
 /* cifar10:DIR is the binary batches when DIR has them; else the JPEG layout
  * DIR/{train,test}/<class>/ (../shared/data's cifar10-jpeg), with the labels of
- * batches.meta.txt. The binary reader itself is unchanged. */
-static int open_cifar10(const data_format *fmt, const char *dir, actlab_dataset *train, actlab_dataset *test,
+ * batches.meta.txt and the image-folder options. The binary reader itself is
+ * unchanged. */
+static int open_cifar10(const data_format *fmt, const char *arg, actlab_dataset *train, actlab_dataset *test,
                         char *err, size_t errlen) {
     static const char *const classes[10] = {"airplane", "automobile", "bird", "cat", "deer",
                                             "dog", "frog", "horse", "ship", "truck"};
     static const folder_kind cifar10_jpeg = {"cifar10", classes, 10, 3, 32, 32};
-    char pattern[PATH_LEN], tr[PATH_LEN], te[PATH_LEN];
+    char dir[PATH_LEN], pattern[PATH_LEN + 32], tr[PATH_LEN + 32], te[PATH_LEN + 32];
+    folder_dir_part(arg, dir, sizeof dir);
     snprintf(pattern, sizeof pattern, "%s/data_batch_*.bin", dir);
     snprintf(tr, sizeof tr, "%s/train", dir);
     snprintf(te, sizeof te, "%s/test", dir);
     glob_t g;
     int binary = glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0;
     globfree(&g);
-    if (!binary && is_dir(tr) && is_dir(te)) return folder_open(dir, &cifar10_jpeg, train, test, err, errlen);
+    if (!binary && is_dir(tr) && is_dir(te)) return folder_open(arg, &cifar10_jpeg, train, test, err, errlen);
+    if (strcmp(arg, dir))
+        return actlab_errorf(err, errlen, "'%s': options are for CIFAR-10 as JPEG folders (%s/train/<class>/, "
+                             "%s/test/<class>/), not for the binary files", arg, dir, dir);
     return open_cifar_dir(fmt, dir, train, test, err, errlen);
 }
 

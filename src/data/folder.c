@@ -541,7 +541,7 @@ static int load_split(const split_list *s, const folder_kind *kind, const shape 
     if (labels && images && key && have_path)
         cache_map(cpath, key, s->fingerprint, s->n, t->channels, t->height, t->width, s->nclasses, labels, &pixels, &map,
                   &maplen);
-    if (!pixels && labels && images && key) pixels = decoded = malloc(total); /* a miss: decode */
+    if (!pixels && labels && images && key) pixels = decoded = data_alloc_big(total); /* a miss: decode */
     if (!pixels) {
         free(labels), free(images), free(key);
         return actlab_errorf(err, errlen, "%s: out of memory for %lld images", s->dir, (long long)s->n);

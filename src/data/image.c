@@ -296,9 +296,9 @@ int image_to_planes(const image_u8 *in, int channels, int height, int width, uns
     const unsigned char *p = in->pixels;
     if (in->channels == 1 && channels == 1) {
         memcpy(planes, p, hw);
-    } else if (in->channels == channels) {
-        for (size_t i = 0; i < hw; i++)
-            for (int c = 0; c < channels; c++) planes[c * hw + i] = p[i * channels + c];
+    } else if (in->channels == channels) { /* 3: RGB interleaved to three planes */
+        unsigned char *r = planes, *g = planes + hw, *b = planes + 2 * hw;
+        for (size_t i = 0; i < hw; i++) r[i] = p[3 * i], g[i] = p[3 * i + 1], b[i] = p[3 * i + 2];
     } else if (channels == 3) { /* grey to colour: three equal planes */
         for (int c = 0; c < 3; c++) memcpy(planes + c * hw, p, hw);
     } else {
