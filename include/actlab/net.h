@@ -63,6 +63,9 @@ typedef struct actlab_layer_info {
     int64_t params;          /* trainable parameters */
     double flops;            /* forward multiply-adds x 2 per sample */
     int line;                /* in the model file */
+    int input;               /* the layer it reads (-1: the network's input) */
+    int adds;                /* a shortcut: the layer it adds (-1: the input); else -2 */
+    const char *layout;      /* its output in memory: "NCHW", or "nChw16c" (oneDNN's channel blocks) */
 } actlab_layer_info;
 int actlab_net_layers(const actlab_net *net);
 void actlab_net_layer_info(const actlab_net *net, int i, actlab_layer_info *out);

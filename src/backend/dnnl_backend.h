@@ -4,7 +4,8 @@
  * and max/avg pooling, forward and backward, float32.
  *
  * At this interface every tensor is a plain float buffer in the reference's
- * layout (src/nn/layers_ref.h): activations NCHW (dense: [B][I]), conv
+ * layout (src/nn/layers_ref.h), unless the options say that the activations
+ * are channel-blocked (nChw16c, as the network keeps them): activations NCHW (dense: [B][I]), conv
  * weights [O][C][KH][KW], dense weights [O][I] (PyTorch's), biases [O]. The
  * semantics are the reference's: backward OVERWRITES din (NULL skips the
  * backward-data pass) and ACCUMULATES (+=) into dw and db.
@@ -73,6 +74,10 @@ typedef enum nn_dnnl_conv_alg {
 typedef struct nn_dnnl_opts {
     nn_dnnl_format format;
     nn_dnnl_conv_alg alg; /* convolution only */
+    /* The caller's layouts of the data tensors (conv and pooling): 0 NCHW, 1 nChw16c
+     * (src/nn/layout.h; needs C a multiple of 16). A blocked caller layout is also the
+     * primitive's, so the network's activations flow between layers with no reorder. */
+    int src_blocked, dst_blocked;
 } nn_dnnl_opts;
 
 /* oneDNN's version and the number of threads it will use, e.g. "oneDNN 2.6.3, 2 threads". */
@@ -114,6 +119,7 @@ const char *nn_dnnl_dense_error(const nn_dnnl_dense *d);
 void nn_dnnl_dense_free(nn_dnnl_dense *d);
 
 /* ---- pooling (torch.nn.MaxPool2d / AvgPool2d with count_include_pad=True) ---- */
+/* (opts: src_blocked selects nChw16c for input and output alike) */
 
 typedef enum nn_dnnl_pool_kind { NN_DNNL_POOL_MAX, NN_DNNL_POOL_AVG } nn_dnnl_pool_kind;
 typedef struct nn_dnnl_pool nn_dnnl_pool;
@@ -122,12 +128,32 @@ typedef struct nn_dnnl_pool nn_dnnl_pool;
  * forward to backward: backward uses the most recent forward. Ties keep the first element
  * in row-major order, as the reference; unlike PyTorch, a NaN does not win. */
 nn_dnnl_pool *nn_dnnl_pool_new(const nn_pool_shape *s, nn_dnnl_pool_kind kind, char *err, size_t errlen);
+nn_dnnl_pool *nn_dnnl_pool_new_opts(const nn_pool_shape *s, nn_dnnl_pool_kind kind, const nn_dnnl_opts *opts, char *err,
+                                    size_t errlen);
 int nn_dnnl_pool_forward(nn_dnnl_pool *p, float *out, const float *in);
 /* din[B][C][H][W] overwritten. */
 int nn_dnnl_pool_backward(nn_dnnl_pool *p, float *din, const float *dout);
 const char *nn_dnnl_pool_info(const nn_dnnl_pool *p);
 const char *nn_dnnl_pool_error(const nn_dnnl_pool *p);
 void nn_dnnl_pool_free(nn_dnnl_pool *p);
+
+/* ---- batch normalisation (torch.nn.BatchNorm2d; BatchNorm1d as H = W = 1) ---- */
+
+typedef struct nn_dnnl_bn nn_dnnl_bn;
+
+/* opts: src_blocked selects nChw16c (C a multiple of 16); NULL: NCHW. */
+nn_dnnl_bn *nn_dnnl_bn_new(int B, int C, int H, int W, float eps, const nn_dnnl_opts *opts, char *err, size_t errlen);
+/* training: normalise by the batch's mean and biased variance, which are written to
+ * mean[C] and var[C]; else normalise by the given mean and var (running statistics). */
+int nn_dnnl_bn_forward(nn_dnnl_bn *b, float *out, const float *in, const float *gamma, const float *beta, float *mean,
+                       float *var, int training);
+/* The training-mode gradient (through the batch statistics mean/var of the forward):
+ * din overwritten, dgamma and dbeta accumulated (+=). */
+int nn_dnnl_bn_backward(nn_dnnl_bn *b, float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                        const float *gamma, const float *beta, const float *mean, const float *var);
+const char *nn_dnnl_bn_info(const nn_dnnl_bn *b);
+const char *nn_dnnl_bn_error(const nn_dnnl_bn *b);
+void nn_dnnl_bn_free(nn_dnnl_bn *b);
 
 /* ---- shared by the backend's files (dnnl_*.c), not for callers ---- */
 #ifdef NN_DNNL_INTERNAL

@@ -11,6 +11,12 @@
  * writes diff_weights, the interface accumulates, so the copy is reordered
  * into dw with a sum post-op (dw += copy); the same for the bias gradient.
  *
+ * Activations given blocked (opts: nChw16c, as the network keeps them between
+ * layers) are used as they are; the weights stay in PyTorch's OIHW in the
+ * parameter arena (the optimiser, checkpoints and parity tests see one flat
+ * array) and are reordered in each call, a cost of O(weights), small beside
+ * the convolution's O(weights x pixels x batch).
+ *
  * Layouts (NN_DNNL_FMT_AUTO) are chosen per primitive, from measurements on
  * this machine (2 cores, AVX-512, oneDNN 2.6.3, 2 threads, batch 128, direct
  * algorithm, best of 5-10 calls, ms; "plain" is oneDNN's gemm convolution on
@@ -143,6 +149,17 @@ static int make_conv(nn_dnnl_conv *c, nn_dnnl_prim *p, conv_init_fn init, const 
     return make_conv(c, p, init, m, dnnl_convolution_direct, hint, stage);
 }
 
+/* make_conv on the caller's blocked layouts (no reorders); where oneDNN has only its
+ * reference kernel for those (backward weights from a few-channel plain input into a
+ * blocked output, for one), on its own choice of layouts instead, reorders paid. */
+static int make_conv_on(nn_dnnl_conv *c, nn_dnnl_prim *p, conv_init_fn init, const conv_mds *on, const conv_mds *any,
+                        dnnl_alg_kind_t alg, const_dnnl_primitive_desc_t hint, const char *stage) {
+    if (make_conv(c, p, init, on, alg, hint, stage)) return -1;
+    if (on == any || strncmp(p->impl, "ref", 3)) return 0;
+    nn_dnnl_prim_free(p);
+    return make_conv(c, p, init, any, alg, hint, stage);
+}
+
 static int mdinit(nn_dnnl_conv *c, dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, tag);
     if (st != dnnl_success)
@@ -178,19 +195,27 @@ static int build(nn_dnnl_conv *c, const nn_dnnl_opts *o) {
                    .pad_r = {pad_right(s->H, s->OH, s->KH, s->stride, s->pad),
                              pad_right(s->W, s->OW, s->KW, s->stride, s->pad)},
                    .bias = c->bias};
-    if (mdinit(c, &mp.src, 4, dsrc, dnnl_nchw) || mdinit(c, &mp.w, 4, dw, dnnl_oihw) ||
-        mdinit(c, &mp.b, 1, db, dnnl_x) || mdinit(c, &mp.dst, 4, ddst, dnnl_nchw))
+    dnnl_format_tag_t src_tag = o->src_blocked ? dnnl_nChw16c : dnnl_nchw, dst_tag = o->dst_blocked ? dnnl_nChw16c : dnnl_nchw;
+    if (mdinit(c, &mp.src, 4, dsrc, src_tag) || mdinit(c, &mp.w, 4, dw, dnnl_oihw) ||
+        mdinit(c, &mp.b, 1, db, dnnl_x) || mdinit(c, &mp.dst, 4, ddst, dst_tag))
         return -1;
-    conv_mds ma = mp; /* oneDNN's choice */
-    if (mdinit(c, &ma.src, 4, dsrc, dnnl_format_tag_any) || mdinit(c, &ma.w, 4, dw, dnnl_format_tag_any) ||
-        mdinit(c, &ma.b, 1, db, dnnl_format_tag_any) || mdinit(c, &ma.dst, 4, ddst, dnnl_format_tag_any))
+    /* oneDNN's choice, except that a blocked caller layout is taken as it is (no reorder) */
+    conv_mds ma = mp;
+    if (mdinit(c, &ma.src, 4, dsrc, o->src_blocked ? src_tag : dnnl_format_tag_any) ||
+        mdinit(c, &ma.w, 4, dw, dnnl_format_tag_any) || mdinit(c, &ma.b, 1, db, dnnl_format_tag_any) ||
+        mdinit(c, &ma.dst, 4, ddst, o->dst_blocked ? dst_tag : dnnl_format_tag_any))
+        return -1;
+    conv_mds many = ma; /* everything oneDNN's choice */
+    if (mdinit(c, &many.src, 4, dsrc, dnnl_format_tag_any) || mdinit(c, &many.dst, 4, ddst, dnnl_format_tag_any))
         return -1;
     const conv_mds *mf = ff == NN_DNNL_FMT_BLOCKED ? &ma : &mp, *md = fd == NN_DNNL_FMT_BLOCKED ? &ma : &mp,
                    *mw = fw == NN_DNNL_FMT_BLOCKED ? &ma : &mp;
+    const conv_mds *af = ff == NN_DNNL_FMT_BLOCKED ? &many : &mp, *ad = fd == NN_DNNL_FMT_BLOCKED ? &many : &mp,
+                   *aw = fw == NN_DNNL_FMT_BLOCKED ? &many : &mp;
 
     /* forward */
     nn_dnnl_temps_phase(&c->t);
-    if (make_conv(c, &c->fwd, init_fwd, mf, alg, NULL, "forward")) return -1;
+    if (make_conv_on(c, &c->fwd, init_fwd, mf, af, alg, NULL, "forward")) return -1;
     if (nn_dnnl_arg_make(&c->f_src, &c->t, &mp.src, q(&c->fwd, dnnl_query_src_md, 0), NN_DNNL_IN, c->what,
                          "forward", err, el) ||
         nn_dnnl_arg_make(&c->f_w, &c->t, &mp.w, q(&c->fwd, dnnl_query_weights_md, 0), NN_DNNL_IN, c->what,
@@ -205,8 +230,8 @@ static int build(nn_dnnl_conv *c, const nn_dnnl_opts *o) {
 
     /* backward: data, then weights, in one phase */
     nn_dnnl_temps_phase(&c->t);
-    if (make_conv(c, &c->bwd_d, init_bwd_d, md, alg, c->fwd.pd, "backward data") ||
-        make_conv(c, &c->bwd_w, init_bwd_w, mw, alg, c->fwd.pd, "backward weights"))
+    if (make_conv_on(c, &c->bwd_d, init_bwd_d, md, ad, alg, c->fwd.pd, "backward data") ||
+        make_conv_on(c, &c->bwd_w, init_bwd_w, mw, aw, alg, c->fwd.pd, "backward weights"))
         return -1;
     const dnnl_memory_desc_t *d_ddst_md = q(&c->bwd_d, dnnl_query_diff_dst_md, 0),
                              *w_ddst_md = q(&c->bwd_w, dnnl_query_diff_dst_md, 0);
@@ -254,7 +279,9 @@ nn_dnnl_conv *nn_dnnl_conv_new_opts(const nn_conv_shape *s, int with_bias, const
     snprintf(c->what, sizeof c->what, "conv %d->%d %dx%d stride %d pad %d on %dx%dx%dx%d", s->C, s->O, s->KH, s->KW,
              s->stride, s->pad, s->B, s->C, s->H, s->W);
     nn_dnnl_opts o = opts ? *opts : (nn_dnnl_opts){0};
-    if (s->B <= 0 || s->C <= 0 || s->H <= 0 || s->W <= 0 || s->O <= 0 || s->KH <= 0 || s->KW <= 0 || s->stride <= 0 ||
+    if ((o.src_blocked && s->C % 16) || (o.dst_blocked && s->O % 16)) {
+        snprintf(c->err, sizeof c->err, "%s: a channel-blocked layout needs a multiple of 16 channels", c->what);
+    } else if (s->B <= 0 || s->C <= 0 || s->H <= 0 || s->W <= 0 || s->O <= 0 || s->KH <= 0 || s->KW <= 0 || s->stride <= 0 ||
         s->pad < 0 || s->H + 2 * s->pad < s->KH || s->W + 2 * s->pad < s->KW ||
         s->OH != (s->H + 2 * s->pad - s->KH) / s->stride + 1 || s->OW != (s->W + 2 * s->pad - s->KW) / s->stride + 1) {
         snprintf(c->err, sizeof c->err, "%s: inconsistent shape (output %dx%d)", c->what, s->OH, s->OW);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "net_internal.h"
 #include "backend/dnnl_backend.h"
+#include "layout.h"
 
 /* ---- helpers ---- */
 
@@ -28,8 +29,9 @@ static double act_gain(const actlab_act_cfg *a) {
 
 /* The activation right after layer l, if any (for the init gain). */
 static const nn_layer *next_activation(const actlab_net *net, const nn_layer *l) {
-    const nn_layer *n = l + 1;
-    return n < net->layers + net->nlayers && !strcmp(n->kind->name, "activation") ? n : NULL;
+    const nn_layer *n = l + 1, *end = net->layers + net->nlayers;
+    if (n < end && !strcmp(n->kind->name, "batchnorm")) n++; /* conv, batch norm, activation */
+    return n < end && !strcmp(n->kind->name, "activation") ? n : NULL;
 }
 
 /* Weights ~ N(0, std^2) by He (fan in) or Xavier (fan in + out), from (seed, layer). */
@@ -65,6 +67,32 @@ static void fast_release(nn_layer *l) {
 static void conv_free(void *o) { nn_dnnl_conv_free(o); }
 static void dense_free(void *o) { nn_dnnl_dense_free(o); }
 static void pool_free(void *o) { nn_dnnl_pool_free(o); }
+static void bn_free(void *o) { nn_dnnl_bn_free(o); }
+
+/* The oneDNN object of a layer for the current batch size, on the layer's layouts. */
+static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_fn)(void *), char *e, size_t el) {
+    nn_dnnl_opts o = {0};
+    o.src_blocked = l->in_blocked, o.dst_blocked = l->blocked;
+    const char *k = l->kind->name;
+    if (!strcmp(k, "conv")) {
+        nn_conv_shape cs;
+        nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
+        *free_fn = conv_free;
+        return nn_dnnl_conv_new_opts(&cs, l->bias, &o, e, el);
+    }
+    if (!strcmp(k, "dense")) {
+        *free_fn = dense_free;
+        return nn_dnnl_dense_new(net->batch, l->in_c * l->in_h * l->in_w, l->c, l->bias, e, el);
+    }
+    if (!strcmp(k, "batchnorm")) {
+        *free_fn = bn_free;
+        return nn_dnnl_bn_new(net->batch, l->c, l->h, l->w, l->eps, &o, e, el);
+    }
+    nn_pool_shape ps;
+    nn_pool_shape_init(&ps, net->batch, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
+    *free_fn = pool_free;
+    return nn_dnnl_pool_new_opts(&ps, strcmp(k, "maxpool") ? NN_DNNL_POOL_AVG : NN_DNNL_POOL_MAX, &o, e, el);
+}
 
 /* The layer's oneDNN object for this batch size, built on first use. */
 static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t errlen) {
@@ -78,35 +106,28 @@ static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t e
     int slot = f->obj[0] && f->batch[0] == net->max_batch ? 1 : 0;
     if (f->obj[slot]) f->free(f->obj[slot]);
     char e[512];
-    if (!strcmp(l->kind->name, "conv")) {
-        nn_conv_shape cs;
-        nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
-        f->obj[slot] = nn_dnnl_conv_new(&cs, l->bias, e, sizeof e);
-        f->free = conv_free;
-    } else if (!strcmp(l->kind->name, "dense")) {
-        f->obj[slot] = nn_dnnl_dense_new(net->batch, l->in_c * l->in_h * l->in_w, l->c, l->bias, e, sizeof e);
-        f->free = dense_free;
-    } else {
-        nn_pool_shape ps;
-        nn_pool_shape_init(&ps, net->batch, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
-        f->obj[slot] = nn_dnnl_pool_new(&ps, strcmp(l->kind->name, "maxpool") ? NN_DNNL_POOL_AVG : NN_DNNL_POOL_MAX, e,
-                                        sizeof e);
-        f->free = pool_free;
-    }
+    f->obj[slot] = make_object(net, l, &f->free, e, sizeof e);
     f->batch[slot] = net->batch;
     if (!f->obj[slot]) actlab_errorf(err, errlen, "%s:%d: oneDNN: %s", net->path, l->line, e);
     return f->obj[slot];
 }
 
+static int64_t layer_elems(const actlab_net *net, const nn_layer *l) { return (int64_t)net->batch * l->c * l->h * l->w; }
+
 /* ---- conv: torch.nn.Conv2d ---- */
 
 static int conv_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err, size_t errlen) {
-    int filters;
-    if (nn_cfg_int(cfg, s, "filters", 0, 1, 1 << 16, &filters, err, errlen) ||
+    int filters = 0, bn;
+    /* filters=classes: as many as the data has classes (an all-convolutional head) */
+    if (!strcmp(nn_cfg_str(s, "filters", ""), "classes")) filters = net->classes;
+    else if (nn_cfg_int(cfg, s, "filters", 0, 1, 1 << 16, &filters, err, errlen))
+        return -1;
+    /* batchnorm=1 appends batch normalisation before the activation; the conv then needs no bias */
+    if (nn_cfg_int(cfg, s, "batchnorm", 0, 0, 1, &bn, err, errlen) ||
         nn_cfg_int(cfg, s, "size", 3, 1, 64, &l->size, err, errlen) ||
         nn_cfg_int(cfg, s, "stride", 1, 1, 64, &l->stride, err, errlen) ||
         nn_cfg_int(cfg, s, "pad", 0, 0, 64, &l->pad, err, errlen) ||
-        nn_cfg_int(cfg, s, "bias", 1, 0, 1, &l->bias, err, errlen))
+        nn_cfg_int(cfg, s, "bias", !bn, 0, 1, &l->bias, err, errlen))
         return -1;
     if (filters == 0) return actlab_errorf(err, errlen, "%s:%d: [conv] needs filters=N", cfg->path, s->line);
     nn_conv_shape cs;
@@ -116,6 +137,7 @@ static int conv_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg
     l->c = filters, l->h = cs.OH, l->w = cs.OW;
     l->w_n = (int64_t)filters * l->in_c * l->size * l->size;
     l->b_n = l->bias ? filters : 0;
+    if (bn && nn_append_batchnorm(net, s->line, err, errlen)) return -1;
     const char *act = activation_key(s);
     return strcmp(act, "none") ? nn_append_activation(net, act, s->line, err, errlen) : 0;
 }
@@ -298,7 +320,6 @@ static int dropout_allocate(actlab_net *net, nn_layer *l, char *err, size_t errl
     return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
 }
 
-static int64_t layer_elems(const actlab_net *net, const nn_layer *l) { return (int64_t)net->batch * l->c * l->h * l->w; }
 static uint64_t layer_seed(const actlab_net *net, const nn_layer *l) {
     return net->seed * 0x9e3779b97f4a7c15ull + (uint64_t)(l - net->layers);
 }
@@ -434,6 +455,170 @@ static void maxout_describe(const nn_layer *l, char *buf, size_t len, double *fl
     *flops = (double)l->in_c * l->h * l->w;
 }
 
+/* ---- batchnorm: torch.nn.BatchNorm2d (BatchNorm1d after a dense layer) ---- */
+
+/* Parameters: gamma (the weight block), beta (the bias block); state: running mean, then
+ * running variance (in the arena, so checkpoints keep them, but not trained). */
+static int bn_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err, size_t errlen) {
+    double eps, momentum;
+    if (nn_cfg_float(cfg, s, "eps", 1e-5, 1e-12, 1, &eps, err, errlen) ||
+        nn_cfg_float(cfg, s, "momentum", 0.1, 0, 1, &momentum, err, errlen))
+        return -1;
+    l->eps = (float)eps, l->momentum = (float)momentum;
+    l->c = l->in_c, l->h = l->in_h, l->w = l->in_w;
+    l->w_n = l->b_n = l->c;
+    l->s_n = 2 * (int64_t)l->c;
+    const char *act = nn_cfg_str(s, "activation", "none");
+    return strcmp(act, "none") ? nn_append_activation(net, act, s->line, err, errlen) : 0;
+}
+
+static int bn_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    l->aux = malloc(sizeof(float) * 2 * (size_t)l->c); /* this batch's mean and biased variance */
+    return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
+}
+
+static void bn_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t index) {
+    for (int c = 0; c < l->c; c++) {
+        net->params[l->w_off + c] = 1;
+        net->params[l->b_off + c] = 0;
+        net->params[l->s_off + c] = 0;
+        net->params[l->s_off + l->c + c] = 1;
+    }
+}
+
+static int bn_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    const float *g = net->params + l->w_off, *b = net->params + l->b_off;
+    float *run_mean = net->params + l->s_off, *run_var = run_mean + l->c;
+    float *mean = net->training ? l->aux : run_mean, *var = net->training ? (float *)l->aux + l->c : run_var;
+    int64_t hw = (int64_t)l->h * l->w, n = (int64_t)net->batch * hw;
+    if (net->training && n < 2)
+        return actlab_errorf(err, errlen, "%s:%d: [batchnorm] needs more than one value per channel in training (batch %d of %dx%d)",
+                             net->path, l->line, net->batch, l->h, l->w);
+    if (net->use_reference) {
+        ref_bn_forward(l->out, in, g, b, mean, var, net->batch, l->c, hw, l->eps, net->training);
+    } else {
+        nn_dnnl_bn *d = fast_object(net, l, err, errlen);
+        if (!d) return -1;
+        if (nn_dnnl_bn_forward(d, l->out, in, g, b, mean, var, net->training))
+            return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_bn_error(d));
+    }
+    if (net->training) /* PyTorch: running = (1 - m) running + m batch, with the unbiased variance */
+        for (int c = 0; c < l->c; c++) {
+            run_mean[c] = (float)(l->momentum * (double)mean[c] + (1 - (double)l->momentum) * run_mean[c]);
+            run_var[c] = (float)(l->momentum * (double)var[c] * (double)n / (double)(n - 1) +
+                                 (1 - (double)l->momentum) * run_var[c]);
+        }
+    return 0;
+}
+
+static int bn_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    const float *g = net->params + l->w_off, *beta = net->params + l->b_off, *mean = l->aux,
+                *var = (const float *)l->aux + l->c;
+    float *dg = net->grads + l->w_off, *db = net->grads + l->b_off;
+    if (net->use_reference) {
+        ref_bn_backward(din, dg, db, l->dout, in, g, mean, var, net->batch, l->c, (int64_t)l->h * l->w, l->eps);
+        return 0;
+    }
+    nn_dnnl_bn *d = fast_object(net, l, err, errlen);
+    if (!d) return -1;
+    /* oneDNN always computes diff_src: for a first layer, into scratch nobody reads */
+    if (nn_dnnl_bn_backward(d, din ? din : net->scratch[1], dg, db, l->dout, in, g, beta, mean, var))
+        return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_bn_error(d));
+    return 0;
+}
+
+static void bn_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    snprintf(buf, len, "eps %g momentum %g", l->eps, l->momentum);
+    *flops = 2.0 * l->c * l->h * l->w;
+}
+
+/* ---- shortcut: a residual connection, out = in + (the output of an earlier section) ---- */
+
+/* 1x1 projection stride: the s with (from - 1)/s + 1 == to along both axes, or 0. */
+static int projection_stride(int fh, int fw, int h, int w) {
+    for (int st = 1; st <= 16; st++)
+        if ((fh - 1) / st + 1 == h && (fw - 1) / st + 1 == w) return st;
+    return 0;
+}
+
+/* from=-k names the section k back (its last layer's output; -k reaching [net] is the
+ * input). Where the shapes differ (or projection=1), the earlier output goes through a 1x1
+ * convolution (no bias) and batch norm first, as in ResNet's downsampling blocks; this
+ * section then makes three layers: the projection conv, its batch norm, the addition. */
+static int shortcut_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err,
+                             size_t errlen) {
+    int k, proj;
+    if (nn_cfg_int(cfg, s, "from", 0, -1000000, 1000000, &k, err, errlen) ||
+        nn_cfg_int(cfg, s, "projection", -1, -1, 1, &proj, err, errlen))
+        return -1;
+    if (k == 0) return actlab_errorf(err, errlen, "%s:%d: [shortcut] needs from=-K (the section K back)", cfg->path, s->line);
+    int from = nn_section_output(net, (int)(s - cfg->sections), k, cfg->path, s->line, err, errlen);
+    if (from < -1) return -1;
+    int idx = (int)(l - net->layers), fc = from < 0 ? net->in_c : net->layers[from].c,
+        fh = from < 0 ? net->in_h : net->layers[from].h, fw = from < 0 ? net->in_w : net->layers[from].w;
+    l->c = l->in_c, l->h = l->in_h, l->w = l->in_w;
+    int differ = fc != l->c || fh != l->h || fw != l->w;
+    if (differ && proj == 0)
+        return actlab_errorf(err, errlen, "%s:%d: [shortcut] from=%d: its %dx%dx%d output and this %dx%dx%d input differ, "
+                             "and projection=0 forbids the 1x1 projection", cfg->path, s->line, k, fc, fh, fw, l->c, l->h, l->w);
+    if (differ || proj == 1) {
+        int st = projection_stride(fh, fw, l->h, l->w);
+        if (!st)
+            return actlab_errorf(err, errlen, "%s:%d: [shortcut] from=%d: no 1x1 stride takes %dx%d to %dx%d", cfg->path,
+                                 s->line, k, fh, fw, l->h, l->w);
+        int c = l->c;
+        /* this slot becomes the projection conv, reading `from` */
+        l->kind = nn_find_kind("conv");
+        l->src = from;
+        l->in_c = fc, l->in_h = fh, l->in_w = fw;
+        l->size = 1, l->stride = st, l->pad = 0, l->bias = 0;
+        l->w_n = (int64_t)c * fc;
+        nn_layer *add;
+        if (nn_append_batchnorm(net, s->line, err, errlen) ||
+            nn_append_layer(net, "shortcut", s->line, &add, err, errlen))
+            return -1;
+        add->src = idx - 1;
+        add->from = idx + 1;
+    } else {
+        l->from = from;
+    }
+    const char *act = nn_cfg_str(s, "activation", "none");
+    return strcmp(act, "none") ? nn_append_activation(net, act, s->line, err, errlen) : 0;
+}
+
+/* The earlier output converted to this layer's layout, where the two differ. */
+static int shortcut_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
+    int fb = l->from >= 0 && net->layers[l->from].blocked;
+    if (fb == l->in_blocked || (int64_t)l->h * l->w == 1) return 0;
+    l->aux = malloc(sizeof(float) * (size_t)net->max_batch * l->c * l->h * l->w);
+    return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
+}
+
+static int shortcut_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
+    const float *other = l->from < 0 ? net->input : net->layers[l->from].out;
+    int64_t n = layer_elems(net, l), hw = (int64_t)l->h * l->w;
+    if (l->aux) {
+        if (l->in_blocked) nn_layout_to_blocked(l->aux, other, net->batch, l->c, hw);
+        else nn_layout_to_plain(l->aux, other, net->batch, l->c, hw);
+        other = l->aux;
+    }
+    float *out = l->out;
+    #pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; i++) out[i] = in[i] + other[i];
+    return 0;
+}
+
+/* The gradient for `from` is dout as well: net.c passes it on. */
+static int shortcut_backward(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen) {
+    if (din) memcpy(din, l->dout, sizeof(float) * (size_t)layer_elems(net, l));
+    return 0;
+}
+
+static void shortcut_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
+    snprintf(buf, len, "+ output of layer %d", l->from + 1);
+    *flops = (double)l->c * l->h * l->w;
+}
+
 /* ---- activation: a catalogue function (actlab/act.h) ---- */
 
 static int activation_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg_section *s, char *err,
@@ -504,21 +689,26 @@ static void activation_describe(const nn_layer *l, char *buf, size_t len, double
 }
 
 static const nn_layer_kind kinds[] = {
-    {"conv", "filters, size, stride, pad, bias, activation", conv_from_cfg, NULL, conv_init, conv_forward,
-     conv_backward, conv_describe, fast_release},
-    {"dense", "outputs, bias, activation", dense_from_cfg, NULL, dense_init, dense_forward, dense_backward,
-     dense_describe, fast_release},
-    {"maxpool", "size, stride, pad", pool_from_cfg, maxpool_allocate, NULL, pool_forward, pool_backward,
+    {"conv", NN_LAYOUT_OWN, "filters, size, stride, pad, bias, batchnorm, activation", conv_from_cfg, NULL, conv_init,
+     conv_forward, conv_backward, conv_describe, fast_release},
+    {"dense", NN_LAYOUT_PLAIN, "outputs, bias, activation", dense_from_cfg, NULL, dense_init, dense_forward,
+     dense_backward, dense_describe, fast_release},
+    {"batchnorm", NN_LAYOUT_KEEP, "eps, momentum, activation", bn_from_cfg, bn_allocate, bn_init, bn_forward,
+     bn_backward, bn_describe, fast_release},
+    {"shortcut", NN_LAYOUT_KEEP, "from, projection, activation", shortcut_from_cfg, shortcut_allocate, NULL,
+     shortcut_forward, shortcut_backward, shortcut_describe, NULL},
+    {"maxpool", NN_LAYOUT_KEEP, "size, stride, pad", pool_from_cfg, maxpool_allocate, NULL, pool_forward,
+     pool_backward, pool_describe, fast_release},
+    {"avgpool", NN_LAYOUT_KEEP, "size, stride, pad", pool_from_cfg, NULL, NULL, pool_forward, pool_backward,
      pool_describe, fast_release},
-    {"avgpool", "size, stride, pad", pool_from_cfg, NULL, NULL, pool_forward, pool_backward, pool_describe,
-     fast_release},
-    {"dropout", "probability", dropout_from_cfg, dropout_allocate, NULL, dropout_forward, dropout_backward,
-     dropout_describe, NULL},
-    {"flatten", "", flatten_from_cfg, NULL, NULL, copy_forward, copy_backward, none_describe, NULL},
-    {"globalavgpool", "", gap_from_cfg, NULL, NULL, gap_forward, gap_backward, gap_describe, NULL},
-    {"maxout", "pieces", maxout_from_cfg, maxout_allocate, NULL, maxout_forward, maxout_backward, maxout_describe, NULL},
-    {"activation", "function", activation_from_cfg, activation_allocate, activation_init, activation_forward,
-     activation_backward, activation_describe, NULL},
+    {"dropout", NN_LAYOUT_KEEP, "probability", dropout_from_cfg, dropout_allocate, NULL, dropout_forward,
+     dropout_backward, dropout_describe, NULL},
+    {"flatten", NN_LAYOUT_PLAIN, "", flatten_from_cfg, NULL, NULL, copy_forward, copy_backward, none_describe, NULL},
+    {"globalavgpool", NN_LAYOUT_PLAIN, "", gap_from_cfg, NULL, NULL, gap_forward, gap_backward, gap_describe, NULL},
+    {"maxout", NN_LAYOUT_PLAIN, "pieces", maxout_from_cfg, maxout_allocate, NULL, maxout_forward, maxout_backward,
+     maxout_describe, NULL},
+    {"activation", NN_LAYOUT_KEEP, "function", activation_from_cfg, activation_allocate, activation_init,
+     activation_forward, activation_backward, activation_describe, NULL},
 };
 
 const nn_layer_kind *nn_find_kind(const char *name) {
@@ -531,5 +721,5 @@ const nn_layer_kind *nn_find_kind(const char *name) {
 }
 
 const char *nn_kind_names(void) {
-    return "net, conv, dense, maxpool, avgpool, globalavgpool, dropout, flatten, maxout, activation";
+    return "net, conv, dense, batchnorm, shortcut, maxpool, avgpool, globalavgpool, dropout, flatten, maxout, activation";
 }

@@ -72,6 +72,17 @@ void ref_avgpool_forward(float *out, const float *in, const nn_pool_shape *s);
 /* din overwritten. */
 void ref_avgpool_backward(float *din, const float *dout, const nn_pool_shape *s);
 
+/* ---- batch normalisation (torch.nn.BatchNorm2d; BatchNorm1d with hw = 1) ---- */
+
+/* in/out [B][C][hw]. training: mean[C] and var[C] receive the batch's mean and biased
+ * variance and normalise; else the given mean/var (running statistics) do. */
+void ref_bn_forward(float *out, const float *in, const float *gamma, const float *beta, float *mean, float *var,
+                    int B, int C, int64_t hw, float eps, int training);
+/* The training-mode gradient through the batch statistics: din overwritten (skipped if
+ * NULL), dgamma and dbeta accumulated. */
+void ref_bn_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in, const float *gamma,
+                     const float *mean, const float *var, int B, int C, int64_t hw, float eps);
+
 /* ---- dropout (torch.nn.Dropout, inverted) ---- */
 
 /* mask[i] = 0 or 1/(1-p): u_i = actlab_noise_fill(..., ACTLAB_NOISE_UNIFORM, seed, step, 0)[i],

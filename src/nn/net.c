@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "net_internal.h"
+#include "layout.h"
 
 actlab_net_options actlab_net_options_default(void) {
     actlab_net_options o;
@@ -28,6 +29,8 @@ static int add_layer(actlab_net *net, nn_layer **out, char *err, size_t errlen) 
     }
     *out = &net->layers[net->nlayers++];
     memset(*out, 0, sizeof **out);
+    (*out)->src = net->nlayers - 2; /* the previous layer, or the input for the first */
+    (*out)->from = -2;
     return 0;
 }
 
@@ -62,6 +65,34 @@ int nn_append_activation(actlab_net *net, const char *spec, int line, char *err,
         l->p_n = (int64_t)l->act_channels * l->act.act->nparam;
     }
     return 0;
+}
+
+int nn_append_layer(actlab_net *net, const char *kind, int line, nn_layer **out, char *err, size_t errlen) {
+    int c, h, w;
+    next_input(net, &c, &h, &w);
+    if (add_layer(net, out, err, errlen)) return -1;
+    nn_layer *l = *out;
+    l->kind = nn_find_kind(kind);
+    l->line = line;
+    l->in_c = l->c = c, l->in_h = l->h = h, l->in_w = l->w = w;
+    return 0;
+}
+
+/* Batch norm with PyTorch's defaults, as `batchnorm=1` of a conv or dense section makes it. */
+int nn_append_batchnorm(actlab_net *net, int line, char *err, size_t errlen) {
+    nn_layer *l = NULL;
+    if (nn_append_layer(net, "batchnorm", line, &l, err, errlen)) return -1;
+    l->eps = 1e-5f, l->momentum = 0.1f;
+    l->w_n = l->b_n = l->c;
+    l->s_n = 2 * (int64_t)l->c;
+    return 0;
+}
+
+int nn_section_output(actlab_net *net, int section, int k, const char *path, int line, char *err, size_t errlen) {
+    if (k >= 0 || section + k < 0)
+        return actlab_errorf(err, errlen, "%s:%d: from=%d: expected -1 .. -%d (sections back from this one; -%d is the input)",
+                             path, line, k, section, section), -2;
+    return net->sec_last[section + k];
 }
 
 /* The [net] section's training settings, checked; reading them marks them known. */
@@ -99,6 +130,29 @@ int actlab_net_read_hints(const char *path, actlab_net_hints *out, char *err, si
     return rc;
 }
 
+/* A layer that does not fit its input: when the data set's shape replaced the model
+ * file's, say so, since that is the likely reason. */
+static int model_misfit(const actlab_net *net, const nn_cfg *cfg, const actlab_net_options *o, const nn_cfg_section *s,
+                        char *err, size_t errlen) {
+    const nn_cfg_section *n = &cfg->sections[0];
+    char file[96];
+    int fc = 0, fh = 0, fw = 0;
+    for (int j = 0; j < n->nkeys; j++) {
+        int *at = !strcmp(n->keys[j].key, "channels") ? &fc : !strcmp(n->keys[j].key, "height") ? &fh
+                : !strcmp(n->keys[j].key, "width")    ? &fw : NULL;
+        if (at) *at = atoi(n->keys[j].value);
+    }
+    if ((o->height && o->height != fh) || (o->width && o->width != fw) || (o->channels && o->channels != fc)) {
+        snprintf(file, sizeof file, "%dx%dx%d", fc ? fc : 1, fh ? fh : 28, fw ? fw : 28);
+        size_t len = strlen(err);
+        if (len + 1 < errlen)
+            snprintf(err + len, errlen - len, " — the data's %dx%dx%d images do not fit this model (written for %s)",
+                     net->in_c, net->in_h, net->in_w, file);
+    }
+    (void)s;
+    return -1;
+}
+
 static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char *err, size_t errlen) {
     nn_cfg_section *s = &cfg->sections[0];
     if (strcmp(s->name, "net") != 0)
@@ -131,8 +185,13 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
     net->in_w = o->width ? o->width : w;
     net->classes = o->classes ? o->classes : classes;
 
+    net->nsec = cfg->nsections;
+    net->sec_last = malloc(sizeof(int) * (size_t)cfg->nsections);
+    if (!net->sec_last) return actlab_errorf(err, errlen, "out of memory");
+    net->sec_last[0] = -1;
     for (int i = 1; i < cfg->nsections; i++) {
         s = &cfg->sections[i];
+        net->sec_last[i] = net->nlayers - 1; /* while the section is read: its input */
         const nn_layer_kind *k = nn_find_kind(s->name);
         if (!k || !k->from_cfg)
             return actlab_errorf(err, errlen, "%s:%d: unknown section [%s] (known: %s)", cfg->path, s->line, s->name,
@@ -155,8 +214,9 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
         l->line = s->line;
         l->in_c = ic, l->in_h = ih, l->in_w = iw;
         int index = net->nlayers - 1;
-        if (k->from_cfg(net, l, cfg, s, err, errlen)) return -1;
+        if (k->from_cfg(net, l, cfg, s, err, errlen)) return model_misfit(net, cfg, o, s, err, errlen);
         l = &net->layers[index]; /* from_cfg may append an activation layer, moving the array */
+        net->sec_last[i] = net->nlayers - 1;
         unknown = nn_cfg_unused(s);
         if (unknown)
             return actlab_errorf(err, errlen, "%s:%d: unknown key '%s' in [%s] (known: %s)", cfg->path, unknown->line,
@@ -184,28 +244,77 @@ static int build(actlab_net *net, nn_cfg *cfg, const actlab_net_options *o, char
     return 0;
 }
 
+/* Where layouts differ: both blocked or both plain, or a 1x1 plane (the same bytes). */
+static int same_layout(int a, int b, int64_t hw) { return a == b || hw == 1; }
+
+static int src_blocked(const actlab_net *net, int src) { return src < 0 ? 0 : net->layers[src].blocked; }
+
+/* Each tensor's layout (layout.h): channel-blocked where oneDNN runs and the channels
+ * allow, except the network's input and output, which are the caller's NCHW. */
+static void plan_layouts(actlab_net *net) {
+    for (int i = 0; i < net->nlayers; i++) {
+        nn_layer *l = &net->layers[i];
+        nn_layout_rule rule = l->kind->layout;
+        if (l->p_n && l->act_channels > 1) rule = NN_LAYOUT_PLAIN; /* per-channel parameters index NCHW */
+        l->plain_kind = rule == NN_LAYOUT_PLAIN;
+        l->blocked = !net->use_reference && i < net->nlayers - 1 && l->c % NN_BLOCK == 0;
+        l->in_blocked = rule == NN_LAYOUT_OWN ? src_blocked(net, l->src) : rule == NN_LAYOUT_KEEP ? l->blocked : 0;
+        if (l->in_blocked && l->in_c % NN_BLOCK) l->in_blocked = 0; /* KEEP kinds keep the channel count */
+    }
+}
+
+/* Every layer but the last must feed another; a dangling branch would get no gradient. */
+static int check_consumers(const actlab_net *net, char *err, size_t errlen) {
+    for (int i = 0; i < net->nlayers - 1; i++) {
+        int used = 0;
+        for (int j = i + 1; j < net->nlayers && !used; j++) used = net->layers[j].src == i || net->layers[j].from == i;
+        if (!used)
+            return actlab_errorf(err, errlen, "%s:%d: the output of this [%s] is used by no later layer", net->path,
+                                 net->layers[i].line, net->layers[i].kind->name);
+    }
+    return 0;
+}
+
+static float *alloc_floats(int64_t n) { return malloc(sizeof(float) * (size_t)(n > 0 ? n : 1)); }
+
 /* Buffers and arenas, once the shapes are known. */
 static int allocate(actlab_net *net, char *err, size_t errlen) {
+    if (check_consumers(net, err, errlen)) return -1;
+    plan_layouts(net);
     int64_t params = 0;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
         l->w_off = params, params += l->w_n;
         l->b_off = params, params += l->b_n;
         l->p_off = params, params += l->p_n;
+        l->s_off = params, params += l->s_n;
     }
     net->nparams = params;
     net->params = calloc((size_t)(params ? params : 1), sizeof(float));
     net->grads = calloc((size_t)(params ? params : 1), sizeof(float));
     if (!net->params || !net->grads) return actlab_errorf(err, errlen, "out of memory for %lld parameters", (long long)params);
-    int64_t B = net->max_batch;
+    int64_t B = net->max_batch, largest = (int64_t)net->in_c * net->in_h * net->in_w;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
-        int64_t n = B * l->c * l->h * l->w;
-        l->out = malloc(sizeof(float) * (size_t)n);
-        l->dout = malloc(sizeof(float) * (size_t)n);
+        int64_t n = B * l->c * l->h * l->w, in = B * l->in_c * l->in_h * l->in_w;
+        if (n / B > largest) largest = n / B;
+        l->out = alloc_floats(n);
+        l->dout = alloc_floats(n);
         if (!l->out || !l->dout) return actlab_errorf(err, errlen, "out of memory for layer %d's %lld outputs", i, (long long)n);
+        if (!same_layout(src_blocked(net, l->src), l->in_blocked, (int64_t)l->in_h * l->in_w)) {
+            l->in_conv = alloc_floats(in);
+            l->din_conv = alloc_floats(in);
+            if (!l->in_conv || !l->din_conv) return actlab_errorf(err, errlen, "out of memory");
+        }
+        if (l->plain_kind && !same_layout(l->blocked, 0, (int64_t)l->h * l->w)) {
+            l->out_plain = alloc_floats(n);
+            l->dout_plain = alloc_floats(n);
+            if (!l->out_plain || !l->dout_plain) return actlab_errorf(err, errlen, "out of memory");
+        }
         if (l->kind->allocate && l->kind->allocate(net, l, err, errlen)) return -1;
     }
+    for (int k = 0; k < 2; k++)
+        if (!(net->scratch[k] = alloc_floats(B * largest))) return actlab_errorf(err, errlen, "out of memory");
     net->probs = malloc(sizeof(float) * (size_t)(B * net->classes));
     if (!net->probs) return actlab_errorf(err, errlen, "out of memory");
     return 0;
@@ -256,6 +365,16 @@ void actlab_net_free(actlab_net *net) {
         free(l->aux);
         free(l->aux2);
     }
+    for (int i = 0; i < net->nlayers; i++) {
+        nn_layer *l = &net->layers[i];
+        free(l->in_conv);
+        free(l->din_conv);
+        free(l->out_plain);
+        free(l->dout_plain);
+    }
+    free(net->scratch[0]);
+    free(net->scratch[1]);
+    free(net->sec_last);
     free(net->layers);
     free(net->params);
     free(net->grads);
@@ -273,6 +392,9 @@ void actlab_net_layer_info(const actlab_net *net, int i, actlab_layer_info *out)
     out->c = l->c, out->h = l->h, out->w = l->w;
     out->params = l->w_n + l->b_n + l->p_n;
     out->line = l->line;
+    out->input = l->src;
+    out->adds = l->from;
+    out->layout = l->blocked && (int64_t)l->h * l->w > 1 ? "nChw16c" : "NCHW";
     if (l->kind->describe) l->kind->describe(l, out->detail, sizeof out->detail, &out->flops);
 }
 
@@ -311,6 +433,37 @@ void actlab_net_init(actlab_net *net, uint64_t seed) {
         if (net->layers[i].kind->init) net->layers[i].kind->init(net, &net->layers[i], seed, (uint64_t)i);
 }
 
+const float *nn_layer_input(const actlab_net *net, const nn_layer *l) {
+    return l->src < 0 ? net->input : net->layers[l->src].out;
+}
+
+/* Converts a batch of n samples to the `to_blocked` layout from the other one. */
+static void convert(float *dst, const float *src, int to_blocked, int64_t n, int c, int64_t hw) {
+    if (to_blocked) nn_layout_to_blocked(dst, src, n, c, hw);
+    else nn_layout_to_plain(dst, src, n, c, hw);
+}
+
+/* Adds gradient g (in layout g_blocked) into layer t's dout, or writes it there if it is
+ * the first to arrive. t < 0 (the network's input) takes none. */
+static void give_grad(actlab_net *net, int t, const float *g, int g_blocked) {
+    if (t < 0) return;
+    nn_layer *s = &net->layers[t];
+    int64_t hw = (int64_t)s->h * s->w, n = (int64_t)net->batch * s->c * hw;
+    if (!same_layout(g_blocked, s->blocked, hw)) {
+        float *c = net->scratch[1];
+        convert(c, g, s->blocked, net->batch, s->c, hw);
+        g = c;
+    }
+    if (!s->dout_ready) {
+        if (g != s->dout) memcpy(s->dout, g, sizeof(float) * (size_t)n);
+        s->dout_ready = 1;
+        return;
+    }
+    float *d = s->dout;
+    #pragma omp parallel for schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; i++) d[i] += g[i];
+}
+
 int actlab_net_forward(actlab_net *net, const float *x, int batch, int training, uint64_t step, char *err,
                        size_t errlen) {
     if (batch < 1 || batch > net->max_batch)
@@ -319,11 +472,19 @@ int actlab_net_forward(actlab_net *net, const float *x, int batch, int training,
     net->input = x;
     net->training = training;
     net->step = step;
-    const float *in = x;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
-        if (l->kind->forward(net, l, in, err, errlen)) return -1;
-        in = l->out;
+        const float *in = nn_layer_input(net, l);
+        if (l->in_conv) { /* the source's layout is not the one this layer works on */
+            convert(l->in_conv, in, l->in_blocked, batch, l->in_c, (int64_t)l->in_h * l->in_w);
+            in = l->in_conv;
+        }
+        float *out = l->out;
+        if (l->out_plain) l->out = l->out_plain;
+        int rc = l->kind->forward(net, l, in, err, errlen);
+        l->out = out;
+        if (rc) return -1;
+        if (l->out_plain) convert(l->out, l->out_plain, 1, batch, l->c, (int64_t)l->h * l->w);
     }
     return 0;
 }
@@ -358,11 +519,25 @@ int actlab_net_backward(actlab_net *net, int batch, char *err, size_t errlen) {
     else
         return actlab_errorf(err, errlen, "backward before a loss was computed");
     memset(net->grads, 0, sizeof(float) * (size_t)net->nparams);
+    for (int i = 0; i < net->nlayers; i++) net->layers[i].dout_ready = 0;
+    last->dout_ready = 1;
+    /* Reverse order: by the time a layer runs, every consumer has added its gradient. */
     for (int i = net->nlayers - 1; i >= 0; i--) {
         nn_layer *l = &net->layers[i];
-        const float *in = i ? net->layers[i - 1].out : net->input;
-        float *din = i ? net->layers[i - 1].dout : NULL;
-        if (l->kind->backward(net, l, in, din, err, errlen)) return -1;
+        const float *in = l->in_conv ? l->in_conv : nn_layer_input(net, l);
+        nn_layer *s = l->src >= 0 ? &net->layers[l->src] : NULL;
+        /* din: straight into the source's dout when this is its first gradient and the layouts agree */
+        float *din = !s ? NULL : l->din_conv ? l->din_conv : s->dout_ready ? net->scratch[0] : s->dout;
+        float *out = l->out, *dout = l->dout;
+        if (l->out_plain) {
+            convert(l->dout_plain, l->dout, 0, batch, l->c, (int64_t)l->h * l->w);
+            l->out = l->out_plain, l->dout = l->dout_plain;
+        }
+        int rc = l->kind->backward(net, l, in, din, err, errlen);
+        l->out = out, l->dout = dout;
+        if (rc) return -1;
+        if (s) give_grad(net, l->src, din, l->in_blocked);
+        if (l->from >= -1) give_grad(net, l->from, l->dout, l->blocked); /* a shortcut: d(in + from)/d(from) = 1 */
     }
     return 0;
 }
