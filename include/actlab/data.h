@@ -85,7 +85,8 @@ int actlab_image_load(const char *path, int channels, int height, int width, flo
  *   mnist:DIR            MNIST IDX files in DIR
  *   cifar10:DIR          CIFAR-10 binary: DIR/data_batch_*.bin (train), DIR/test_batch*.bin (test);
  *                        without them, JPEG/PNG folders DIR/{train,test}/<class>/ (32x32 colour),
- *                        labels in the order of batches.meta.txt (airplane 0 ... truck 9)
+ *                        labels in the order of batches.meta.txt (airplane 0 ... truck 9),
+ *                        and then cifar10:DIR,OPT... takes the image-folder options
  *   cifar100:DIR         CIFAR-100 binary, fine labels: DIR/train.bin, DIR/test.bin
  *   cifar100-coarse:DIR  the same with the 20 coarse labels
  *   folder:DIR[,OPT...]  JPEG and PNG images, one sub-folder per class (torchvision's

@@ -431,8 +431,9 @@ static int write_all(int fd, const void *data, size_t n) {
 /* Best effort: temporary file, fsync, rename, so a reader sees a whole cache or none. */
 static void cache_write(const char *path, const char *key, uint64_t fingerprint, int64_t count, int c, int h, int w,
                         int classes, const int32_t *labels, const unsigned char *pixels) {
-    char tmp[PATH_LEN + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    static _Atomic unsigned serial; /* two threads of one process writing the same cache */
+    char tmp[PATH_LEN + 48];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), serial++);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return;
     size_t klen = strlen(key), npix = (size_t)count * c * h * w;
