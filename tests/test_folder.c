@@ -481,8 +481,9 @@ static void check_named(void) {
               tr.channels == 1,
           "cifar10 folders take the options: %s", err);
     actlab_dataset_free(&tr);
-    c[0] = 3;
-    write_bytes("cf/data_batch_1.bin", c, 3073); /* one record (label 3): the binary files win */
+    unsigned char rec[3073] = {3}; /* one record (label 3): the binary files win */
+    memcpy(rec + 1, c, 3072);
+    write_bytes("cf/data_batch_1.bin", rec, sizeof rec);
     CHECK(open_spec("cifar10:%s,size=16x16", at("cf"), &tr, NULL, err, sizeof err) != 0 &&
               strstr(err, "not for the binary files"),
           "options with the binary files: %s", err);
