@@ -53,17 +53,24 @@ int cmd_model(int argc, char **argv) {
     if (log[0]) fputs(log, stderr);
     printf("%s\n%-3s %-13s %-40s %16s %12s %14s\n", path, "#", "layer", "details", "output", "params", "MFLOPs/image");
     double flops = 0;
+    long long params = 0;
     for (int i = 0; i < actlab_net_layers(net); i++) {
         actlab_layer_info li;
         actlab_net_layer_info(net, i, &li);
-        char shape[48];
+        char shape[48], detail[200];
         snprintf(shape, sizeof shape, "%dx%dx%d", li.c, li.h, li.w);
-        printf("%-3d %-13s %-40.40s %16s %12lld %14.3f\n", i, li.type, li.detail, shape, (long long)li.params,
+        /* a layer that does not read the one above it says which it reads */
+        if (li.input != i - 1) snprintf(detail, sizeof detail, "%s (reads %d)", li.detail, li.input);
+        else snprintf(detail, sizeof detail, "%s", li.detail);
+        printf("%-3d %-13s %-40.40s %16s %12lld %14.3f\n", i, li.type, detail, shape, (long long)li.params,
                li.flops / 1e6);
         flops += li.flops;
+        params += li.params;
     }
-    printf("total: %lld parameters (%.2f MB as float32), %.3f MFLOPs per image forward\n",
-           (long long)actlab_net_param_count(net), actlab_net_param_count(net) * 4 / 1e6, flops / 1e6);
+    long long state = (long long)actlab_net_param_count(net) - params;
+    printf("total: %lld trained parameters (%.2f MB as float32)", params, params * 4 / 1e6);
+    if (state) printf(" + %lld running statistics", state);
+    printf(", %.3f MFLOPs per image forward (%.3f G multiply-adds)\n", flops / 1e6, flops / 2e9);
     actlab_net_free(net);
     return 0;
 }

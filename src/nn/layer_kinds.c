@@ -615,7 +615,8 @@ static int shortcut_backward(actlab_net *net, nn_layer *l, const float *in, floa
 }
 
 static void shortcut_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
-    snprintf(buf, len, "+ output of layer %d", l->from + 1);
+    if (l->from < 0) snprintf(buf, len, "+ the input");
+    else snprintf(buf, len, "+ layer %d", l->from);
     *flops = (double)l->c * l->h * l->w;
 }
 
