@@ -242,6 +242,55 @@ static void check_jpeg(void) {
     actlab_dataset_free(&tr);
 }
 
+/* PNG forms beyond 8-bit grey/RGB: 16-bit (high byte kept), palette (expanded to RGB),
+ * 1-bit grey (to 0/255), Adam7 interlacing. */
+static void write_png_form(const char *rel, int w, int h, int depth, int type, int interlace, const unsigned char *rows,
+                           size_t rowbytes) {
+    FILE *f = fopen(at(rel), "wb");
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, depth, type, interlace, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    if (type == PNG_COLOR_TYPE_PALETTE) {
+        png_color pal[2] = {{10, 20, 30}, {200, 150, 100}};
+        png_set_PLTE(png, info, pal, 2);
+    }
+    png_write_info(png, info);
+    png_bytep rp[8];
+    for (int y = 0; y < h; y++) rp[y] = (png_bytep)rows + (size_t)y * rowbytes;
+    png_write_image(png, rp);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    fclose(f);
+}
+
+static void check_png_forms(void) {
+    unsigned char g16[4 * 8 * 2], pal[4 * 8], bits[8], rgb[4 * 8 * 3];
+    for (int i = 0; i < 32; i++) {
+        g16[2 * i] = (unsigned char)(7 * i), g16[2 * i + 1] = 0xEE; /* big-endian: high byte first */
+        pal[i] = (unsigned char)(i % 2);
+        rgb[3 * i] = (unsigned char)i, rgb[3 * i + 1] = (unsigned char)(2 * i), rgb[3 * i + 2] = (unsigned char)(3 * i);
+    }
+    for (int y = 0; y < 8; y++) bits[y] = y % 2 ? 0x50 : 0xA0; /* 4 pixels a row in the top bits: 1010 / 0101 */
+    write_png_form("forms/a/g16.png", 4, 8, 16, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, g16, 8);
+    write_png_form("forms/a/pal.png", 4, 8, 8, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE, pal, 4);
+    write_png_form("forms/a/bit.png", 4, 8, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, bits, 1);
+    write_png_form("forms/a/rgb7.png", 4, 8, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7, rgb, 12);
+    char err[1024];
+    actlab_dataset tr;
+    CHECK(open_spec("folder:%s,colour", at("forms"), &tr, NULL, err, sizeof err) == 0 && tr.count == 4, "PNG forms: %s", err);
+    if (tr.count != 4) return;
+    /* name order: bit, g16, pal, rgb7 */
+    CHECK(px(&tr, 0, 0, 0, 0) == 1 && px(&tr, 0, 0, 0, 1) == 0 && px(&tr, 0, 1, 1, 1) == 1, "1-bit grey to 0 and 255");
+    CHECK(px(&tr, 1, 0, 2, 3) == (7 * 11) / 255.0f, "16-bit keeps the high byte: %g", px(&tr, 1, 0, 2, 3) * 255);
+    CHECK(px(&tr, 2, 0, 0, 0) == 10 / 255.0f && px(&tr, 2, 2, 0, 1) == 100 / 255.0f, "palette to RGB");
+    int bad = 0;
+    for (int i = 0; i < 32; i++) bad += px(&tr, 3, 2, i / 4, i % 4) != rgb[3 * i + 2] / 255.0f;
+    CHECK(bad == 0, "Adam7 interlaced: %d wrong", bad);
+    actlab_dataset_free(&tr);
+}
+
 static void check_resize(void) {
     /* 4x4 to 2x2: each output blends the 2x2 block under it equally */
     unsigned char g[16] = {0, 40, 100, 100, 80, 120, 100, 100, 10, 10, 0, 0, 10, 10, 0, 200};
@@ -574,6 +623,7 @@ int main(void) {
     check_png_colour();
     check_grey_colour();
     check_jpeg();
+    check_png_forms();
     check_resize();
     check_splits();
     check_errors();
