@@ -337,8 +337,15 @@ static void check_splits(void) {
     CHECK(open_spec("folder:%s,test=validation", at("sp"), NULL, &te, err, sizeof err) == 0 && te.count == 2,
           "test=validation: %s", err);
     actlab_dataset_free(&te);
-    CHECK(open_spec("folder:%s,test=nope", at("sp"), NULL, &te, err, sizeof err) != 0 && strstr(err, "test=nope"),
+    CHECK(open_spec("folder:%s,test=nope", at("sp"), NULL, &te, err, sizeof err) != 0 && strstr(err, "sp/nope/"),
           "test= a missing folder: %s", err);
+    write_png("sp3/train/a/1.png", 3, 3, 1, g, 6);
+    CHECK(open_spec("folder:%s", at("sp3"), &tr, NULL, err, sizeof err) == 0 && tr.count == 1 && tr.classes == 1,
+          "train/ alone is the training split: %s", err);
+    actlab_dataset_free(&tr);
+    CHECK(open_spec("folder:%s", at("sp3"), &tr, &te, err, sizeof err) != 0 && strstr(err, "no test split") &&
+              strstr(err, "nor validation/"),
+          "train/ alone and a test split asked for: %s", err);
     write_png("sp2/train/a/1.png", 3, 3, 1, g, 6);
     write_png("sp2/validation/a/1.png", 3, 3, 1, g, 6);
     write_png("sp2/validation/a/2.png", 3, 3, 1, g, 6);

@@ -92,8 +92,9 @@ int actlab_image_load(const char *path, int channels, int height, int width, flo
  *   folder:DIR[,OPT...]  JPEG and PNG images, one sub-folder per class (torchvision's
  *                        ImageFolder): DIR/train/<class>/ with DIR/test/<class>/ (or
  *                        DIR/validation/<class>/ when there is no test/; when test/ is
- *                        there validation/ is not read). Class folders directly in DIR
- *                        are a training set only: asking for test is then an error.
+ *                        there validation/ is not read). Class folders directly in DIR,
+ *                        or DIR/train/ alone, are a training set only: asking for test
+ *                        is then an error.
  *                        Labels are the indices of the sorted (strcmp) class folder
  *                        names, which both splits must share; files come in name order.
  *   fer2013:DIR[,OPT...] FER2013 in that layout: class folders angry, disgust, fear,

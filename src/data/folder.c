@@ -577,24 +577,24 @@ int folder_open(const char *arg, const folder_kind *kind, actlab_dataset *train,
     if (parse_options(arg, arg[dlen] == ',' ? arg + dlen + 1 : NULL, &o, err, errlen)) return -1;
     if (!is_dir(dir)) return actlab_errorf(err, errlen, "%s: not a directory (%s)", dir, strerror(errno));
 
-    /* the layout: DIR/train + DIR/test (or validation), or DIR itself as a training set only */
-    char trdir[PATH_LEN], tedir[PATH_LEN] = "";
+    /* the layout: DIR/train with DIR/test (or validation), or DIR itself as a training set only */
+    char trdir[PATH_LEN], tedir[PATH_LEN];
     const char *tename = o.test[0] ? o.test : "test";
     if (join(trdir, dir, "train") || join(tedir, dir, tename)) return actlab_errorf(err, errlen, "%s: path too long", dir);
     if (!o.test[0] && !is_dir(tedir)) {
         tename = "validation";
         join(tedir, dir, tename);
     }
-    int split_layout = is_dir(trdir) && is_dir(tedir);
-    if (o.test[0] && !split_layout)
-        return actlab_errorf(err, errlen, "%s: ',test=%s' needs %s/train/ and %s/%s/ (one folder per class in each)", dir,
-                             o.test, dir, dir, o.test);
+    int split_layout = is_dir(trdir);
     if (!split_layout) {
-        snprintf(trdir, sizeof trdir, "%s", dir);
-        if (test)
+        if (o.test[0] || test)
             return actlab_errorf(err, errlen, "%s: no test split: a data set with both needs %s/train/<class>/<images> and "
-                                 "%s/test/<class>/<images> (or validation/); class folders directly in %s are a training "
-                                 "set only", dir, dir, dir, dir);
+                                 "%s/%s/<class>/<images>%s; class folders directly in %s are a training set only",
+                                 dir, dir, dir, o.test[0] ? o.test : "test", o.test[0] ? "" : " (or validation/)", dir);
+        snprintf(trdir, sizeof trdir, "%s", dir);
+    } else if (test && !is_dir(tedir)) {
+        return actlab_errorf(err, errlen, "%s: no test split: %s/train/ is there but not %s/%s/%s", dir, dir, dir,
+                             o.test[0] ? o.test : "test", o.test[0] ? "" : " (nor validation/)");
     }
 
     /* the training split is always listed: it fixes the classes and the first image the shape */
