@@ -280,7 +280,7 @@ static void test_open(void) {
         const char *spec, *want;
     } bad[] = {
         {"cifar11:/x", "unknown data set 'cifar11' in 'cifar11:/x'; accepted: fashion-mnist, fashion-mnist:DIR, "
-                       "mnist:DIR, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR, or a directory of IDX files"},
+                       "mnist:DIR, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR, folder:DIR, fer2013:DIR, or a directory of IDX files"},
         {"no-such-set", "'no-such-set' is neither a known data set nor a directory; accepted: fashion-mnist"},
         {"mnist", "'mnist' needs the directory its files are in: mnist:DIR"},
         {"mnist:", "'mnist:': expected a directory after 'mnist:'"},
