@@ -51,7 +51,7 @@ int cmd_model(int argc, char **argv) {
     actlab_net *net = actlab_net_load(path, &o, err, sizeof err);
     if (!net) return cli_fail("model", "%s", err);
     if (log[0]) fputs(log, stderr);
-    printf("%s\n%-3s %-13s %-40s %16s %12s %14s\n", path, "#", "layer", "details", "output", "params", "MFLOPs/image");
+    printf("%s\n%-3s %-13s %-48s %16s %12s %14s\n", path, "#", "layer", "details", "output", "params", "MFLOPs/image");
     double flops = 0;
     long long params = 0;
     for (int i = 0; i < actlab_net_layers(net); i++) {
@@ -62,7 +62,7 @@ int cmd_model(int argc, char **argv) {
         /* a layer that does not read the one above it says which it reads */
         if (li.input != i - 1) snprintf(detail, sizeof detail, "%s (reads %d)", li.detail, li.input);
         else snprintf(detail, sizeof detail, "%s", li.detail);
-        printf("%-3d %-13s %-40.40s %16s %12lld %14.3f\n", i, li.type, detail, shape, (long long)li.params,
+        printf("%-3d %-13s %-48.48s %16s %12lld %14.3f\n", i, li.type, detail, shape, (long long)li.params,
                li.flops / 1e6);
         flops += li.flops;
         params += li.params;

@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static void train_usage(void) {
-    puts("usage: actlab train [--model M] [--data D] [--act A] [--act-param k=v]... [--act-per-channel]\n"
+    puts("usage: actlab train [--recipe FILE] [--model M] [--data D] [--act A] [--act-param k=v]... [--act-per-channel]\n"
          "                    [--epochs N] [--batch B] [--optim sgd|adam] [--lr LR] [--momentum M] [--nesterov]\n"
          "                    [--weight-decay WD] [--act-weight-decay WD] [--schedule S] [--seed S]\n"
          "                    [--threads T] [--subset N] [--test-subset N] [--augment none|crop,flip] [--crop-pad P]\n"
@@ -25,7 +25,9 @@ static void train_usage(void) {
          "and DIR/final.json (the last epoch's test results by class, with the confusion matrix).\n"
          "--augment crops (after padding P pixels of black) and flips training images; --val-split F\n"
          "holds out F of the training images (after --subset), stratified, as a validation set.\n"
-         "--verbose lists the model file's keys left at their defaults.");
+         "--verbose lists the model file's keys left at their defaults.\n"
+         "--recipe FILE reads 'flag = value' lines (experiments/*.cfg: the papers' protocols); flags given\n"
+         "on the command line override them.");
 }
 
 /* A flag's value as a number in [lo, hi] (whole if integer). */
@@ -38,7 +40,38 @@ static int number(const char *flag, const char *v, double lo, double hi, int int
     return 0;
 }
 
+static int train_main(int argc, char **argv);
+
+/* --recipe FILE: its settings go before the command line's flags, which override them. */
 int cmd_train(int argc, char **argv) {
+    const char *recipe = NULL;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--recipe")) recipe = argv[i + 1];
+    if (!recipe) {
+        if (argc > 1 && !strcmp(argv[argc - 1], "--recipe")) return cli_fail("train", "--recipe needs a file");
+        return train_main(argc, argv);
+    }
+    char **rargs;
+    int rn;
+    if (cli_recipe_args(recipe, &rargs, &rn)) return 2;
+    char **all = malloc(sizeof *all * (size_t)(argc + rn + 1));
+    if (!all) return cli_fail("train", "out of memory");
+    int n = 0;
+    all[n++] = argv[0];
+    for (int i = 0; i < rn; i++) all[n++] = rargs[i];
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--recipe")) { i++; continue; }
+        all[n++] = argv[i];
+    }
+    all[n] = NULL;
+    int rc = train_main(n, all);
+    for (int i = 0; i < rn; i++) free(rargs[i]);
+    free(rargs);
+    free(all);
+    return rc;
+}
+
+static int train_main(int argc, char **argv) {
     actlab_train_config c = actlab_train_config_default();
     char model_path[4096], act[2048] = "", extra[1024] = "";
     const char *model = "lenet";
