@@ -29,7 +29,8 @@ also holds each BN layer's running mean and running variance (C each) right afte
 layer's bias. The file gives each tensor's arena offset counting them.
 
 Nothing random: parameters, running statistics and inputs come from an integer hash (the
-one of tools/golden_torch_train.py), so the C test regenerates them:
+one of tools/golden_torch_train.py, in tools/golden_common.py), so the C test regenerates
+them:
 
     fmix32(h)  = MurmurHash3's finaliser: h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13;
                  h *= 0xC2B2AE35; h ^= h >> 16  (all mod 2^32)
@@ -116,34 +117,20 @@ Run with Debian's interpreter (the one with python3-torch), about 5 s:
     (writes DIR/torch_cnn_resnet18.txt and DIR/torch_cnn_vgg16.txt atomically:
     temp file + rename; without -o both go to stdout)
 """
-import argparse
 import math
 import os
-import sys
-import tempfile
 
-
-def _parse_args():
-    ap = argparse.ArgumentParser(description="Write actlab's ResNet-18/VGG-16 training-step golden files.")
-    ap.add_argument("-o", "--output", help="directory for torch_cnn_{resnet18,vgg16}.txt "
-                    "(written atomically: temp file + rename); default stdout")
-    ap.add_argument("--cpu-capability", default="default",
-                    help="ATEN_CPU_CAPABILITY for PyTorch's CPU kernels (default: 'default', the "
-                         "portable non-SIMD kernels)")
-    return ap.parse_args()
-
+import golden_common as gc
+from golden_common import CLASSES, U, g9
 
 if __name__ == "__main__":
-    ARGS = _parse_args()
-    os.environ["ATEN_CPU_CAPABILITY"] = ARGS.cpu_capability  # before torch is imported
+    ARGS = gc.parse_args("Write actlab's ResNet-18/VGG-16 training-step golden files.",
+                         "torch_cnn_{resnet18,vgg16}.txt")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-BATCH = 8
-CLASSES = 10
-LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 5e-4
 BN_EPS, BN_MOMENTUM = 1e-5, 0.1
 NSAMPLE = 5       # sampled elements per tensor (about; the checksums cover the rest)
 NSAMPLE_BN = 4    # running statistics: sampled channels per layer
@@ -162,23 +149,6 @@ TIE_MIN = 5e-6     # ... and none may be closer than this (float32 noise there: 
 RTOL, ATOL_FRAC = 1e-3, 1e-4
 RTOL_LOSS = 1e-5
 NOISE_MAX = 0.25
-
-M32 = 0xFFFFFFFF
-
-
-def fmix32(h):
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & M32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & M32
-    h ^= h >> 16
-    return h
-
-
-def U(k, s):
-    """A double in (-1, 1) from element k of stream s (exact arithmetic)."""
-    h = fmix32((k * 0x9E3779B1 + s * 0x632BE5AB) & M32)
-    return (2.0 * h + 1.0) / 4294967296.0 - 1.0
 
 
 def erelu(x):
@@ -318,18 +288,6 @@ def init_values(t, typ, role, fan_in, n):
     return [U(k, t + 1) / math.sqrt(fan_in) for k in range(n)]
 
 
-def f32(vals):
-    return torch.tensor(vals, dtype=torch.float32)
-
-
-def inputs(model):
-    c, h, w = INPUT[model]
-    n = BATCH * c * h * w
-    x = f32([U(k, 1000) for k in range(n)]).reshape(BATCH, c, h, w)
-    y = torch.tensor([(3 * b + 1) % CLASSES for b in range(BATCH)], dtype=torch.long)
-    return x, y
-
-
 def run(model, act, dtype):
     """One step; returns dict with loss, logits, eval logits, per tensor init/grad/new and
     per BN layer the running statistics before and after (lists of Python floats)."""
@@ -338,19 +296,19 @@ def run(model, act, dtype):
     init, stat0 = [], []
     with torch.no_grad():
         for t, (name, p, typ, role, fan_in) in enumerate(plist):
-            v = f32(init_values(t, typ, role, fan_in, p.numel()))
+            v = gc.f32(init_values(t, typ, role, fan_in, p.numel()))
             p.copy_(v.reshape(p.shape))
             init.append(v.tolist())
         for m, t in bns:
             c = m.num_features
-            m.running_mean.copy_(f32([0.1 * U(k, 3000 + t) for k in range(c)]))
-            m.running_var.copy_(f32([1.0 + 0.5 * U(k, 4000 + t) for k in range(c)]))
+            m.running_mean.copy_(gc.f32([0.1 * U(k, 3000 + t) for k in range(c)]))
+            m.running_var.copy_(gc.f32([1.0 + 0.5 * U(k, 4000 + t) for k in range(c)]))
             stat0.append((m.running_mean.tolist(), m.running_var.tolist()))
     net = net.to(dtype)
-    x, y = inputs(model)
+    x, y = gc.inputs(INPUT[model])
     x = x.to(dtype)
-    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, dampening=0, nesterov=False,
-                          weight_decay=WEIGHT_DECAY, foreach=False)
+    decay = [True] * len(plist)  # every parameter, BN's too (PyTorch's default)
+    opt = gc.sgd([p for _, p, _, _, _ in plist], decay)
     net.train()
     opt.zero_grad()
     f.inputs = []
@@ -370,13 +328,9 @@ def run(model, act, dtype):
     net.eval()
     with torch.no_grad():
         ev = net(x)
-    return dict(plist=plist, bns=bns, init=init, loss=loss.item(), logits=out.detach().tolist(),
+    return dict(plist=plist, bns=bns, decay=decay, init=init, loss=loss.item(), logits=out.detach().tolist(),
                 grads=grads, new=new, stat0=stat0, stat1=stat1, eval=ev.tolist(),
                 act_inputs=act_inputs, pool_inputs=pool_inputs)
-
-
-def g9(v):
-    return "%.9g" % v
 
 
 def g8(v):
@@ -421,24 +375,6 @@ def near_ties(pool_inputs):
     return ties
 
 
-def check_step(r):
-    """PyTorch's new values against p - lr (g + wd p) (momentum buffer = d_p on the first step)."""
-    for t, (name, _, _, _, _) in enumerate(r["plist"]):
-        p, g, new = f32(r["init"][t]), f32(r["grads"][t]), f32(r["new"][t])
-        want = p - LR * (g + WEIGHT_DECAY * p)
-        err = (new - want).abs().max().item()
-        lim = 4 * 2.0 ** -24 * (p.abs().max().item() + LR * (g.abs().max().item() + 1e-30))
-        if err > lim:
-            raise AssertionError("%s: SGD step differs from the formula by %g (limit %g)" % (name, err, lim))
-
-
-def tol_units(a32, b64, scale, base=None):
-    """Largest |a - b| / (RTOL |b| + ATOL_FRAC scale + 2 ulp of base) over paired lists."""
-    base = base or [0.0] * len(b64)
-    return max(abs(a - b) / (RTOL * abs(b) + ATOL_FRAC * scale + 2.4e-7 * abs(p) + 1e-30)
-               for a, b, p in zip(a32, b64, base))
-
-
 def noise(r32, r64):
     """float32-vs-float64 differences in units of the C test's tolerances, per quantity
     (each as the C test measures it), and the plain relative gradient difference of
@@ -448,26 +384,22 @@ def noise(r32, r64):
     for key in ("logits", "eval"):
         flat32 = [v for row in r32[key] for v in row]
         flat64 = [v for row in r64[key] for v in row]
-        n[key] = tol_units(flat32, flat64, max(abs(v) for v in flat64))
-    worst_g, worst_step, worst_rel = 0.0, 0.0, 0.0
+        n[key] = gc.tol_units(flat32, flat64, max(abs(v) for v in flat64), RTOL, ATOL_FRAC)
+    worst_g, worst_rel = gc.grad_noise(r32, r64, RTOL, ATOL_FRAC)
+    worst_step = 0.0
     for t in range(len(r32["plist"])):
-        g32, g64 = r32["grads"][t], r64["grads"][t]
-        gmax = max(abs(v) for v in g64)
-        worst_g = max(worst_g, tol_units(g32, g64, gmax))
-        for a, b in zip(g32, g64):
-            if abs(b) > 1e-3 * gmax:
-                worst_rel = max(worst_rel, abs(a - b) / abs(b))
+        gmax = max(abs(v) for v in r64["grads"][t])
         p0 = r32["init"][t]
         d32 = [a - p for a, p in zip(r32["new"][t], p0)]
         d64 = [a - p for a, p in zip(r64["new"][t], p0)]
         # the step's change against lr times the gradient's tolerance, plus the rounding of p
-        worst_step = max(worst_step, tol_units(d32, d64, LR * gmax, p0))
+        worst_step = max(worst_step, gc.tol_units(d32, d64, gc.LR * gmax, RTOL, ATOL_FRAC, p0))
     worst_run = 0.0
     for (m32, v32), (m64, v64), (m0, v0) in zip(r32["stat1"], r64["stat1"], r32["stat0"]):
         for new32, new64, old in ((m32, m64, m0), (v32, v64, v0)):
             d32 = [a - o for a, o in zip(new32, old)]
             d64 = [a - o for a, o in zip(new64, old)]
-            worst_run = max(worst_run, tol_units(d32, d64, max(abs(v) for v in d64), old))
+            worst_run = max(worst_run, gc.tol_units(d32, d64, max(abs(v) for v in d64), RTOL, ATOL_FRAC, old))
     n["grad"], n["step"], n["running"] = worst_g, worst_step, worst_run
     return n, worst_rel
 
@@ -483,17 +415,12 @@ def render_case(model, act, r, r64):
                              % (model, act, worst, nz))
     c, h, w = INPUT[model]
     widths = RESNET_WIDTHS if model == "resnet18" else VGG_WIDTHS
-    body = ["case %s %s\n" % (model, act),
-            "model %s widths=%s input=%dx%dx%d\n" % (model, ",".join(str(v) for v in widths), c, h, w),
-            "act %s\n" % act,
-            "batch %d\n" % BATCH,
-            "optim sgd lr=%g momentum=%g dampening=0 nesterov=0 weight_decay=%g\n" % (LR, MOMENTUM, WEIGHT_DECAY)]
+    body = gc.case_lines(model, act, "%s widths=%s input=%dx%dx%d" % (model, ",".join(str(v) for v in widths), c, h, w))
     bn_of = {t: i for i, (_, t) in enumerate(r["bns"])}
     arena = sum(p.numel() for _, p, _, _, _ in r["plist"]) + sum(2 * m.num_features for m, _ in r["bns"])
     body.append("arena %d\n" % arena)
     body.append("loss %s\n" % g9(r["loss"]))
-    for b, row in enumerate(r["logits"]):
-        body.append("logits %d %s\n" % (b, " ".join(g9(v) for v in row)))
+    body += gc.logit_lines("logits", r["logits"])
     body.append("activations %d\n" % len(r["act_inputs"]))
     if act in KINKED:
         for a, xs in enumerate(r["act_inputs"]):
@@ -507,20 +434,12 @@ def render_case(model, act, r, r64):
     off = 0
     for t, (name, p, typ, role, fan_in) in enumerate(r["plist"]):
         n = p.numel()
-        init, grad, new = r["init"][t], r["grads"][t], r["new"][t]
-        cw = [U(k, 2000 + t) for k in range(n)]
-        init_sum = sum(init)
-        init_abs = sum(abs(v) for v in init)
-        grad_sum = sum(grad)
-        grad_abs = sum(abs(v) for v in grad)
-        grad_max = max(abs(v) for v in grad)
-        grad_chk = sum(ci * gi for ci, gi in zip(cw, grad))
-        step_chk = sum(ci * (ni - pi) for ci, ni, pi in zip(cw, new, init))
-        body.append("tensor %d %s %s %d %d %d 1 %s\n" % (t, name, typ, off, n, fan_in, "x".join(str(d) for d in p.shape)))
-        body.append("stats %d %s %s %s\n" % (t, g13(init_sum), g13(init_abs),
-                                             " ".join(g8(v) for v in (grad_sum, grad_abs, grad_max, grad_chk, step_chk))))
-        for k in samples(n, NSAMPLE):
-            body.append("s %d %d %s %s\n" % (t, k, g9(grad[k]), g9(new[k])))
+        grad, new = r["grads"][t], r["new"][t]
+        stats = gc.tensor_stats(t, r["init"][t], grad, new)
+        body.append("tensor %d %s %s %d %d %d %d %s\n" % (t, name, typ, off, n, fan_in, r["decay"][t],
+                                                         "x".join(str(d) for d in p.shape)))
+        body.append("stats %d %s %s\n" % (t, " ".join(g13(v) for v in stats[:2]), " ".join(g8(v) for v in stats[2:])))
+        body += gc.sample_lines(t, samples(n, NSAMPLE), grad, new)
         off += n
         if typ == "batchnorm" and role == "bias":
             i = bn_of[t - 1]
@@ -537,8 +456,7 @@ def render_case(model, act, r, r64):
                 body.append("r %d %d %s %s\n" % (t - 1, k, g9(m1[k]), g9(v1[k])))
             off += 2 * n
     assert off == arena
-    for b, row in enumerate(r["eval"]):
-        body.append("eval %d %s\n" % (b, " ".join(g9(v) for v in row)))
+    body += gc.logit_lines("eval", r["eval"])
     body.append("end\n")
     return notes, body
 
@@ -575,44 +493,5 @@ def header(model):
     ]
 
 
-def render(model):
-    notes, body = [], []
-    for act in CASES[model]:
-        r = run(model, act, torch.float32)
-        check_step(r)
-        r64 = run(model, act, torch.float64)
-        n, b = render_case(model, act, r, r64)
-        notes += n
-        body += b
-    return "".join(header(model) + notes + body)
-
-
-def write_atomic(path, text):
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".torch_cnn.", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def main(args):
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    for model in CASES:
-        text = render(model)
-        if args.output:
-            path = os.path.join(args.output, "torch_cnn_%s.txt" % model)
-            write_atomic(path, text)
-            sys.stderr.write("wrote %s (%d bytes)\n" % (path, len(text)))
-        else:
-            sys.stdout.write(text)
-
-
 if __name__ == "__main__":
-    main(ARGS)
+    gc.main(ARGS, CASES, "torch_cnn_%s.txt", run, render_case, header)

@@ -15,8 +15,9 @@ with ELU (alpha 1). The parameters, in the order of model.parameters(), are actl
 arena order: per layer its weight (Linear w[O][I], Conv2d w[O][C][KH][KW]), its bias,
 then its learnable activation parameter (PReLU's a).
 
-Nothing random: the initial parameters and the inputs come from an integer hash, so the
-C test regenerates them exactly without storing 61,706 (lenet) or 218,378 (mlp) numbers:
+Nothing random: the initial parameters and the inputs come from an integer hash (shared
+with tools/golden_torch_cnn.py through tools/golden_common.py), so the C test regenerates
+them exactly without storing 61,706 (lenet) or 218,378 (mlp) numbers:
 
     fmix32(h)  = MurmurHash3's finaliser: h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13;
                  h *= 0xC2B2AE35; h ^= h >> 16  (all mod 2^32)
@@ -69,55 +70,25 @@ Run with Debian's interpreter (the one with python3-torch):
     (writes DIR/torch_train_lenet.txt and DIR/torch_train_mlp.txt atomically:
     temp file + rename; without -o both go to stdout)
 """
-import argparse
 import math
 import os
-import sys
-import tempfile
 
-
-def _parse_args():
-    ap = argparse.ArgumentParser(description="Write actlab's one-training-step golden files.")
-    ap.add_argument("-o", "--output", help="directory for torch_train_{lenet,mlp}.txt "
-                    "(written atomically: temp file + rename); default stdout")
-    ap.add_argument("--cpu-capability", default="default",
-                    help="ATEN_CPU_CAPABILITY for PyTorch's CPU kernels (default: 'default', the "
-                         "portable non-SIMD kernels)")
-    return ap.parse_args()
-
+import golden_common as gc
+from golden_common import U, g9
 
 if __name__ == "__main__":
-    ARGS = _parse_args()
-    os.environ["ATEN_CPU_CAPABILITY"] = ARGS.cpu_capability  # before torch is imported
+    ARGS = gc.parse_args("Write actlab's one-training-step golden files.", "torch_train_{lenet,mlp}.txt")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-BATCH = 8
-LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 5e-4
 PRELU_INIT = 0.25
 SMALL = 256     # tensors up to this size are stored whole
 STRIDE = {"lenet": 97, "mlp": 199}  # else every STRIDE-th element (primes)
 # The C test's tolerances; the float32-vs-float64 noise must stay well inside them.
 RTOL, ATOL_FRAC = 1e-4, 1e-5   # |d| <= RTOL |want| + ATOL_FRAC * max|g| of the tensor
-
-M32 = 0xFFFFFFFF
-
-
-def fmix32(h):
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & M32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & M32
-    h ^= h >> 16
-    return h
-
-
-def U(k, s):
-    """A double in (-1, 1) from element k of stream s (exact arithmetic)."""
-    h = fmix32((k * 0x9E3779B1 + s * 0x632BE5AB) & M32)
-    return (2.0 * h + 1.0) / 4294967296.0 - 1.0
+CASES = {"lenet": ["relu", "prelu"], "mlp": ["relu", "elu"]}
 
 
 def make_act(name):
@@ -181,13 +152,6 @@ def init_values(t, kind, fan_in, n):
     return [scale * U(k, t + 1) for k in range(n)]
 
 
-def inputs():
-    n = BATCH * 28 * 28
-    x = torch.tensor([U(k, 1000) for k in range(n)], dtype=torch.float32).reshape(BATCH, 1, 28, 28)
-    y = torch.tensor([(3 * b + 1) % 10 for b in range(BATCH)], dtype=torch.long)
-    return x, y
-
-
 def run(model, act, dtype):
     """One step; returns dict with loss, logits, and per tensor init/grad/new (float32 lists
     for float32, float lists for float64)."""
@@ -196,19 +160,14 @@ def run(model, act, dtype):
     init = []
     with torch.no_grad():
         for t, (name, p, kind, fan_in) in enumerate(plist):
-            v = torch.tensor(init_values(t, kind, fan_in, p.numel()), dtype=torch.float32)
+            v = gc.f32(init_values(t, kind, fan_in, p.numel()))
             p.copy_(v.reshape(p.shape))
             init.append(v.tolist())
     net = net.to(dtype)
-    x, y = inputs()
+    x, y = gc.inputs((1, 28, 28))
     x = x.to(dtype)
-    decay = [p for _, p, kind, _ in plist if kind != "a"]
-    nodecay = [p for _, p, kind, _ in plist if kind == "a"]
-    groups = [{"params": decay}]
-    if nodecay:
-        groups.append({"params": nodecay, "weight_decay": 0.0})
-    opt = torch.optim.SGD(groups, lr=LR, momentum=MOMENTUM, dampening=0, nesterov=False,
-                          weight_decay=WEIGHT_DECAY, foreach=False)
+    decay = [kind != "a" for _, _, kind, _ in plist]  # PReLU's a: no weight decay
+    opt = gc.sgd([p for _, p, _, _ in plist], decay)
     net.train()
     opt.zero_grad()
     out = net(x)
@@ -217,12 +176,8 @@ def run(model, act, dtype):
     grads = [p.grad.detach().reshape(-1).clone() for _, p, _, _ in plist]
     opt.step()
     new = [p.detach().reshape(-1).clone() for _, p, _, _ in plist]
-    return dict(plist=plist, init=init, loss=loss.item(), logits=out.detach().tolist(),
+    return dict(plist=plist, decay=decay, init=init, loss=loss.item(), logits=out.detach().tolist(),
                 grads=[g.tolist() for g in grads], new=[v.tolist() for v in new])
-
-
-def g9(v):
-    return "%.9g" % v
 
 
 def g17(v):
@@ -238,70 +193,27 @@ def samples(n, stride):
     return ks
 
 
-def check_step(r):
-    """PyTorch's new values against p - lr (g + wd p) (momentum buffer = d_p on the first step)."""
-    f32 = lambda v: torch.tensor(v, dtype=torch.float32)  # noqa: E731
-    for t, (name, _, kind, _) in enumerate(r["plist"]):
-        p, g, new = f32(r["init"][t]), f32(r["grads"][t]), f32(r["new"][t])
-        wd = 0.0 if kind == "a" else WEIGHT_DECAY
-        want = p - LR * (g + wd * p)
-        err = (new - want).abs().max().item()
-        lim = 4 * 2.0 ** -24 * (p.abs().max().item() + LR * (g.abs().max().item() + 1e-30))
-        if err > lim:
-            raise AssertionError("%s: SGD step differs from the formula by %g (limit %g)" % (name, err, lim))
-
-
-def noise(r32, r64):
-    """Largest float32-vs-float64 gradient difference, in units of the test's tolerance,
-    and as a plain relative difference of elements with |g| > 1e-3 max|g|."""
-    worst_tol, worst_rel = 0.0, 0.0
-    for t in range(len(r32["plist"])):
-        g32, g64 = r32["grads"][t], r64["grads"][t]
-        gmax = max(abs(v) for v in g64)
-        for a, b in zip(g32, g64):
-            worst_tol = max(worst_tol, abs(a - b) / (RTOL * abs(b) + ATOL_FRAC * gmax + 1e-30))
-            if abs(b) > 1e-3 * gmax:
-                worst_rel = max(worst_rel, abs(a - b) / abs(b))
-    loss_rel = abs(r32["loss"] - r64["loss"]) / abs(r64["loss"])
-    return worst_tol, worst_rel, loss_rel
-
-
 def render_case(model, act, r, r64):
     out = []
-    worst_tol, worst_rel, loss_rel = noise(r, r64)
+    worst_tol, worst_rel = gc.grad_noise(r, r64, RTOL, ATOL_FRAC)
+    loss_rel = abs(r["loss"] - r64["loss"]) / abs(r64["loss"])
     if worst_tol > 0.1:
         raise AssertionError("%s %s: float32 gradients differ from float64 by %.3g of the test's tolerance"
                              % (model, act, worst_tol))
     out.append("# %s %s: PyTorch float32 vs float64: loss %.2g relative; gradients %.2g relative "
                "(|g| > 1e-3 max|g| of the tensor), %.2g of the test's tolerance\n"
                % (model, act, loss_rel, worst_rel, worst_tol))
-    body = []
-    body.append("case %s %s\n" % (model, act))
-    body.append("model %s.cfg\n" % model)
-    body.append("act %s\n" % act)
-    body.append("batch %d\n" % BATCH)
-    body.append("optim sgd lr=%g momentum=%g dampening=0 nesterov=0 weight_decay=%g\n" % (LR, MOMENTUM, WEIGHT_DECAY))
+    body = gc.case_lines(model, act, "%s.cfg" % model)
     body.append("loss %s\n" % g9(r["loss"]))
-    for b, row in enumerate(r["logits"]):
-        body.append("logits %d %s\n" % (b, " ".join(g9(v) for v in row)))
+    body += gc.logit_lines("logits", r["logits"])
     off = 0
     for t, (name, p, kind, fan_in) in enumerate(r["plist"]):
         n = p.numel()
-        init, grad, new = r["init"][t], r["grads"][t], r["new"][t]
-        c = [U(k, 2000 + t) for k in range(n)]
-        init_sum = sum(init)
-        init_abs = sum(abs(v) for v in init)
-        grad_sum = sum(grad)
-        grad_abs = sum(abs(v) for v in grad)
-        grad_max = max(abs(v) for v in grad)
-        grad_chk = sum(ci * gi for ci, gi in zip(c, grad))
-        step_chk = sum(ci * (ni - pi) for ci, ni, pi in zip(c, new, init))
-        body.append("tensor %d %s %d %d %d %d %s\n" % (t, name, off, n, fan_in, 0 if kind == "a" else 1,
+        grad, new = r["grads"][t], r["new"][t]
+        body.append("tensor %d %s %d %d %d %d %s\n" % (t, name, off, n, fan_in, r["decay"][t],
                                                        "x".join(str(d) for d in p.shape)))
-        body.append("stats %d %s\n" % (t, " ".join(g17(v) for v in (init_sum, init_abs, grad_sum, grad_abs, grad_max,
-                                                                    grad_chk, step_chk))))
-        for k in samples(n, STRIDE[model]):
-            body.append("s %d %d %s %s\n" % (t, k, g9(grad[k]), g9(new[k])))
+        body.append("stats %d %s\n" % (t, " ".join(g17(v) for v in gc.tensor_stats(t, r["init"][t], grad, new))))
+        body += gc.sample_lines(t, samples(n, STRIDE[model]), grad, new)
         off += n
     body.append("end\n")
     return out, body
@@ -329,47 +241,5 @@ def header(model):
     ]
 
 
-CASES = {"lenet": ["relu", "prelu"], "mlp": ["relu", "elu"]}
-
-
-def render(model):
-    notes, body = [], []
-    for act in CASES[model]:
-        r = run(model, act, torch.float32)
-        check_step(r)
-        r64 = run(model, act, torch.float64)
-        n, b = render_case(model, act, r, r64)
-        notes += n
-        body += b
-    return "".join(header(model) + notes + body)
-
-
-def write_atomic(path, text):
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".torch_train.", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def main(args):
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    for model in CASES:
-        text = render(model)
-        if args.output:
-            path = os.path.join(args.output, "torch_train_%s.txt" % model)
-            write_atomic(path, text)
-            sys.stderr.write("wrote %s (%d bytes)\n" % (path, len(text)))
-        else:
-            sys.stdout.write(text)
-
-
 if __name__ == "__main__":
-    main(ARGS)
+    gc.main(ARGS, CASES, "torch_train_%s.txt", run, render_case, header)
