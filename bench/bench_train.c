@@ -1,12 +1,20 @@
 /*
  * bench/bench_train.c — actlab's side of bench/run-train: images per second of
- * one training epoch (forward, softmax cross-entropy, backward, SGD step) of a
- * model on Fashion-MNIST's training split held in memory, fed by actlab's
- * shuffling batch loader, and the process's peak memory (max RSS).
+ * one training epoch, or of its first N batches (forward, softmax cross-entropy,
+ * backward, SGD step), of a model on Fashion-MNIST's training split held in
+ * memory or on synthetic data, fed by actlab's shuffling batch loader, and the
+ * process's peak memory (max RSS).
  *
  *     bench_train --model mlp --batch 64 --threads 1 [--batches N |
  *                 --epochs-fraction F] [--warmup W] [--act relu] [--data D]
+ *                 [--synthetic CxHxW [--classes K] [--images N]]
  *                 [--seed S] [--tsv FILE]
+ *
+ * --synthetic 3x32x32 replaces --data by N images (default: batch x max(N
+ * batches, W, 1)) of standard normal floats (already normalised: no channel
+ * statistics are applied) and labels uniform in [0, K) (default K 10), made in
+ * memory from the seed (splitmix64 + Box-Muller); nothing is read. It is the
+ * shape that matters there, not what the network learns.
  *
  * The net is built with actlab_net_load (max_batch = batch), initialised from
  * the seed; SGD lr 0.01 momentum 0.9 over one group per parameter block, as
@@ -16,8 +24,11 @@
  * getrusage(RUSAGE_SELF).ru_maxrss at the end (the train_torch.py side does
  * the same), with its value at the start (the program, no data) for context.
  *
+ * Each timed step is also timed on its own: the TSV gives their median and minimum.
+ *
  * The TSV (one header line, one row): side model batch threads batches images
- * seconds img_s max_rss_mb loss_first loss_last base_rss_mb.
+ * seconds img_s max_rss_mb loss_first loss_last base_rss_mb act layout data
+ * step_s_median step_s_min (layout: "actlab", the engine's own choice).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -32,7 +43,41 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: bench_train [--model M] [--batch B] [--threads T] [--batches N | --epochs-fraction F]\n"
-               "                   [--warmup W] [--act A] [--data D] [--seed S] [--tsv FILE]\n");
+               "                   [--warmup W] [--act A] [--data D | --synthetic CxHxW [--classes K] [--images N]]\n"
+               "                   [--seed S] [--tsv FILE]\n");
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A uniform double in (0, 1). */
+static double uniform01(uint64_t *s) { return ((double)(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53; }
+
+/* count images of c x h x w standard normal floats and labels uniform in [0, classes). */
+static int synthetic(actlab_dataset *d, int64_t count, int c, int h, int w, int classes, uint64_t seed) {
+    memset(d, 0, sizeof *d);
+    size_t n = (size_t)count * (size_t)c * (size_t)h * (size_t)w;
+    d->images = malloc(n * sizeof *d->images);
+    d->labels = malloc((size_t)count * sizeof *d->labels);
+    if (!d->images || !d->labels) {
+        actlab_dataset_free(d);
+        return -1;
+    }
+    uint64_t s = seed ^ 0x5EED5EED5EED5EEDull;
+    for (size_t i = 0; i < n; i += 2) { /* Box-Muller: two normals per pair of uniforms */
+        double r = sqrt(-2.0 * log(uniform01(&s))), t = 6.283185307179586 * uniform01(&s);
+        d->images[i] = (float)(r * cos(t));
+        if (i + 1 < n) d->images[i + 1] = (float)(r * sin(t));
+    }
+    for (int64_t i = 0; i < count; i++) d->labels[i] = (int32_t)(splitmix64(&s) % (uint64_t)classes);
+    d->count = count, d->channels = c, d->height = h, d->width = w, d->classes = classes;
+    snprintf(d->name, sizeof d->name, "synthetic");
+    snprintf(d->source, sizeof d->source, "synthetic:%dx%dx%d", c, h, w);
+    return 0;
 }
 
 static const char *need(int argc, char **argv, int i) {
@@ -43,10 +88,15 @@ static const char *need(int argc, char **argv, int i) {
     return argv[i + 1];
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv) {
-    const char *model = "mlp", *act = "relu", *data = "fashion-mnist", *tsv = NULL;
-    int batch = 64, threads = 1, warmup = 5;
-    int64_t batches = 0;
+    const char *model = "mlp", *act = "relu", *data = "fashion-mnist", *tsv = NULL, *synth = NULL;
+    int batch = 64, threads = 1, warmup = 5, classes = 10;
+    int64_t batches = 0, images_wanted = 0;
     double fraction = 1.0;
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
@@ -59,6 +109,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--warmup")) warmup = atoi(need(argc, argv, i)), i++;
         else if (!strcmp(a, "--act")) act = need(argc, argv, i), i++;
         else if (!strcmp(a, "--data")) data = need(argc, argv, i), i++;
+        else if (!strcmp(a, "--synthetic")) synth = need(argc, argv, i), i++;
+        else if (!strcmp(a, "--classes")) classes = atoi(need(argc, argv, i)), i++;
+        else if (!strcmp(a, "--images")) images_wanted = strtoll(need(argc, argv, i), NULL, 10), i++;
         else if (!strcmp(a, "--seed")) seed = strtoull(need(argc, argv, i), NULL, 10), i++;
         else if (!strcmp(a, "--tsv")) tsv = need(argc, argv, i), i++;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
@@ -72,6 +125,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_train: bad --batch, --threads, --warmup, --batches or --epochs-fraction\n");
         return 2;
     }
+    int sc = 0, sh = 0, sw = 0;
+    if (synth) {
+        char tail = 0;
+        if (sscanf(synth, "%dx%dx%d%c", &sc, &sh, &sw, &tail) != 3 || sc < 1 || sh < 1 || sw < 1 || classes < 2 ||
+            images_wanted < 0) {
+            fprintf(stderr, "bench_train: --synthetic takes CxHxW (e.g. 3x32x32), --classes at least 2\n");
+            return 2;
+        }
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double base_rss_mb = (double)ru.ru_maxrss / 1024.0; /* the program before any data */
@@ -79,13 +141,22 @@ int main(int argc, char **argv) {
 
     char err[1024];
     actlab_dataset train;
-    if (actlab_data_open(data, &train, NULL, err, sizeof err)) {
-        fprintf(stderr, "bench_train: %s\n", err);
-        return 1;
+    if (synth) {
+        int64_t most = batches > warmup ? batches : warmup;
+        int64_t count = images_wanted ? images_wanted : (int64_t)batch * (most > 1 ? most : 1);
+        if (synthetic(&train, count, sc, sh, sw, classes, seed)) {
+            fprintf(stderr, "bench_train: out of memory for %" PRId64 " synthetic images\n", count);
+            return 1;
+        }
+    } else {
+        if (actlab_data_open(data, &train, NULL, err, sizeof err)) {
+            fprintf(stderr, "bench_train: %s\n", err);
+            return 1;
+        }
+        double mean[8], sd[8];
+        actlab_dataset_channel_stats(&train, mean, sd);
+        actlab_dataset_normalise(&train, mean, sd);
     }
-    double mean[8], sd[8];
-    actlab_dataset_channel_stats(&train, mean, sd);
-    actlab_dataset_normalise(&train, mean, sd);
 
     char path[1024];
     if (strchr(model, '/') || strstr(model, ".cfg")) snprintf(path, sizeof path, "%s", model);
@@ -154,23 +225,36 @@ int main(int argc, char **argv) {
     /* the timed epoch: a fresh shuffled order, batches from the loader */
     double loss_first = NAN, loss_last = NAN;
     int64_t images = 0, done = 0;
+    double *steps = malloc((size_t)timed * sizeof *steps);
+    if (!steps) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
     actlab_loader_start(l, 1, 0);
     double t0 = omp_get_wtime();
     while (done < timed && actlab_loader_next(l, &x, &y, &n) == 1) {
+        double ts = omp_get_wtime();
         STEP(loss);
+        steps[done] = omp_get_wtime() - ts;
         if (done == 0) loss_first = loss;
         loss_last = loss;
         images += n, done++;
     }
     double seconds = omp_get_wtime() - t0;
 #undef STEP
+    qsort(steps, (size_t)done, sizeof *steps, cmp_double);
+    double step_med = done ? (done % 2 ? steps[done / 2] : 0.5 * (steps[done / 2 - 1] + steps[done / 2])) : NAN;
+    double step_min = done ? steps[0] : NAN;
+    free(steps);
 
     getrusage(RUSAGE_SELF, &ru);
     double rss_mb = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
     double img_s = (double)images / seconds;
-    printf("actlab %s batch %d threads %d: %" PRId64 "/%" PRId64 " batches, %" PRId64
-           " images in %.3f s = %.0f img/s; max RSS %.1f MB (%.1f before the data); loss %.4f -> %.4f\n",
-           model, batch, threads, done, nb, images, seconds, img_s, rss_mb, base_rss_mb, loss_first, loss_last);
+    printf("actlab %s %s batch %d threads %d (%s): %" PRId64 "/%" PRId64 " batches, %" PRId64
+           " images in %.3f s = %.1f img/s (step median %.3f s); max RSS %.1f MB (%.1f before the data); "
+           "loss %.4f -> %.4f\n",
+           model, act, batch, threads, synth ? train.source : train.name, done, nb, images, seconds, img_s, step_med,
+           rss_mb, base_rss_mb, loss_first, loss_last);
     if (tsv) {
         char tmp[1100];
         snprintf(tmp, sizeof tmp, "%s.tmp", tsv);
@@ -179,9 +263,12 @@ int main(int argc, char **argv) {
             perror(tmp);
             return 1;
         }
-        fprintf(f, "side\tmodel\tbatch\tthreads\tbatches\timages\tseconds\timg_s\tmax_rss_mb\tloss_first\tloss_last\tbase_rss_mb\n");
-        fprintf(f, "actlab\t%s\t%d\t%d\t%" PRId64 "\t%" PRId64 "\t%.4f\t%.1f\t%.1f\t%.4f\t%.4f\t%.1f\n", model,
-                batch, threads, done, images, seconds, img_s, rss_mb, loss_first, loss_last, base_rss_mb);
+        fprintf(f, "side\tmodel\tbatch\tthreads\tbatches\timages\tseconds\timg_s\tmax_rss_mb\tloss_first\tloss_last"
+                   "\tbase_rss_mb\tact\tlayout\tdata\tstep_s_median\tstep_s_min\n");
+        fprintf(f, "actlab\t%s\t%d\t%d\t%" PRId64 "\t%" PRId64 "\t%.4f\t%.2f\t%.1f\t%.4f\t%.4f\t%.1f\t%s\tactlab\t%s"
+                   "\t%.4f\t%.4f\n",
+                model, batch, threads, done, images, seconds, img_s, rss_mb, loss_first, loss_last, base_rss_mb, act,
+                synth ? train.source : train.name, step_med, step_min);
         if (fclose(f) || rename(tmp, tsv)) {
             perror(tsv);
             return 1;
