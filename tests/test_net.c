@@ -230,8 +230,36 @@ static void check_residual_shapes(void) {
     actlab_net_free(net);
 }
 
+/* relu_gain: one seed, the same initial weights whatever the function (paired runs). */
+static void check_relu_gain(void) {
+    char err[512];
+    actlab_net_options o = actlab_net_options_default();
+    float *w[2][2];
+    int64_t n = 0;
+    actlab_net *nets[2][2];
+    for (int g = 0; g < 2; g++)
+        for (int a = 0; a < 2; a++) {
+            o.relu_gain = g;
+            o.act = a ? "elu" : "relu";
+            nets[g][a] = actlab_net_parse("tiny", tiny, &o, err, sizeof err);
+            CHECK(nets[g][a] != NULL, "parse: %s", err);
+            if (!nets[g][a]) return;
+            actlab_net_init(nets[g][a], 11);
+            w[g][a] = actlab_net_params(nets[g][a]);
+            n = actlab_net_param_count(nets[g][a]);
+        }
+    CHECK(memcmp(w[1][0], w[1][1], sizeof(float) * (size_t)n) == 0, "relu_gain: relu and elu nets start equal");
+    int far = 0; /* relu's own gain is sqrt 2 up to the quadrature's error: the first conv (open, relu) */
+    for (int64_t i = 0; i < 3 * 2 * 9; i++) far += !check_close(w[0][0][i], w[1][0][i], 1e-5, 0);
+    CHECK(far == 0, "relu's own gain is sqrt 2: %d weights differ", far);
+    CHECK(memcmp(w[0][1], w[1][1], sizeof(float) * (size_t)n) != 0, "elu's own gain differs from sqrt 2");
+    for (int g = 0; g < 2; g++)
+        for (int a = 0; a < 2; a++) actlab_net_free(nets[g][a]);
+}
+
 int main(void) {
     check_shapes_and_init();
+    check_relu_gain();
     check_residual_shapes();
     check_backends_agree();
     /* smooth functions: with batch norm a weight's step moves every unit, and a ReLU kink

@@ -32,6 +32,9 @@ typedef struct actlab_net_options {
     const char *act;                      /* function for layers left open ("relu" if NULL) */
     int act_per_channel;                  /* learnable activation parameters per channel (else per layer) */
     int use_reference;                    /* 1: plain C layers instead of oneDNN (tests, debugging) */
+    int relu_gain;                        /* 1: He's ReLU gain (sqrt 2) before every activation, whatever the
+                                             function: a seed then gives every function the same initial
+                                             weights (paired comparisons); 0: the function's own gain */
     int verbose;                          /* report keys left at their defaults into the log */
     char *log;                            /* optional buffer for --verbose notes */
     size_t loglen;

@@ -17,7 +17,7 @@ static void train_usage(void) {
          "                    [--epochs N] [--batch B] [--optim sgd|adam] [--lr LR] [--momentum M] [--nesterov]\n"
          "                    [--weight-decay WD] [--act-weight-decay WD] [--schedule S] [--seed S]\n"
          "                    [--threads T] [--subset N] [--test-subset N] [--augment none|crop,flip] [--crop-pad P]\n"
-         "                    [--val-split F] [--val-seed S] [--out DIR] [--resume] [--verbose]\n"
+         "                    [--val-split F] [--val-seed S] [--init-gain act|relu] [--out DIR] [--resume] [--verbose]\n"
          "Defaults: --model lenet --data fashion-mnist --act relu --epochs 5 --batch 128 --optim sgd\n"
          "          --lr 0.01 --momentum 0.9 --weight-decay 0 --schedule constant --seed 1 --out runs/run\n"
          "          --augment none (crop: --crop-pad 4) --val-seed 0\n"
@@ -97,6 +97,11 @@ static int train_main(int argc, char **argv) {
             snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s", extra[0] ? "," : "", v), i++;
         }
         else if (!strcmp(f, "--optim")) c.optim = v, i++;
+        else if (!strcmp(f, "--init-gain")) {
+            if (strcmp(v, "act") && strcmp(v, "relu"))
+                return cli_fail("train", "--init-gain: expected act (the function's own He gain) or relu (sqrt 2 for every function), got '%s'", v);
+            c.relu_gain = !strcmp(v, "relu"), i++;
+        }
         else if (!strcmp(f, "--schedule")) c.schedule = v, i++;
         else if (!strcmp(f, "--out")) c.out = v, i++;
         else if (!strcmp(f, "--epochs")) { if (number(f, v, 1, 1e6, 1, &d)) return 2; c.epochs = (int)d, i++; }

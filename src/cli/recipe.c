@@ -17,7 +17,7 @@
 static const char *const value_flags[] = {"model", "data", "act", "act-param", "epochs", "batch", "optim", "lr",
                                           "momentum", "weight-decay", "act-weight-decay", "schedule", "seed",
                                           "threads", "subset", "test-subset", "augment", "crop-pad", "val-split",
-                                          "val-seed", "out", "defs"};
+                                          "val-seed", "out", "defs", "init-gain"};
 static const char *const switch_flags[] = {"nesterov", "act-per-channel", "verbose"};
 
 static int known(const char *key, const char *const *list, size_t n) {

@@ -38,7 +38,7 @@ static const nn_layer *next_activation(const actlab_net *net, const nn_layer *l)
 /* Weights ~ N(0, std^2) by He (fan in) or Xavier (fan in + out), from (seed, layer). */
 static void init_weights(actlab_net *net, nn_layer *l, int64_t fan_in, int64_t fan_out, uint64_t seed, uint64_t index) {
     const nn_layer *a = next_activation(net, l);
-    double gain = a ? act_gain(&a->act) : 1;
+    double gain = !a ? 1 : net->relu_gain ? sqrt(2.0) : act_gain(&a->act);
     double sd = net->xavier ? gain * sqrt(2.0 / (double)(fan_in + fan_out)) : gain / sqrt((double)fan_in);
     float *w = net->params + l->w_off;
     actlab_noise_fill(w, l->w_n, ACTLAB_NOISE_NORMAL, seed, 1000 + index, 0);

@@ -335,6 +335,7 @@ static actlab_net *make(nn_cfg *cfg, int loaded, const actlab_net_options *opts,
     net->max_batch = o.max_batch;
     net->act_per_channel = o.act_per_channel;
     net->use_reference = o.use_reference;
+    net->relu_gain = o.relu_gain;
     int rc = build(net, cfg, &o, err, errlen);
     nn_cfg_free(cfg);
     if (rc || allocate(net, err, errlen)) {

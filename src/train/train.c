@@ -191,6 +191,7 @@ static cJSON *config_json(const run *r, int threads) {
     }
     cJSON_AddStringToObject(o, "act", r->act_spec);
     cJSON_AddBoolToObject(o, "act_per_channel", c->act_per_channel);
+    cJSON_AddStringToObject(o, "init_gain", c->relu_gain ? "relu" : "act");
     cJSON_AddStringToObject(o, "optim", c->optim);
     cJSON_AddNumberToObject(o, "lr", c->lr);
     cJSON_AddNumberToObject(o, "momentum", c->momentum);
@@ -226,6 +227,7 @@ static cJSON *config_json(const run *r, int threads) {
 /* Settings newer than some checkpoints: missing from an old one means off. */
 static int off_by_default(const cJSON *item) {
     static const char *const keys[] = {"augment", "crop_pad", "val_split", "val_seed", "val_images"};
+    if (!strcmp(item->string, "init_gain")) return cJSON_IsString(item) && !strcmp(item->valuestring, "act");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(item->string, keys[i]))
             return cJSON_IsString(item) ? !strcmp(item->valuestring, "none") : cJSON_IsNumber(item) && item->valuedouble == 0;
@@ -297,6 +299,7 @@ static int setup(run *r, char *err, size_t errlen) {
     o.max_batch = c->batch;
     o.act = r->act_spec;
     o.act_per_channel = c->act_per_channel;
+    o.relu_gain = c->relu_gain;
     char notes[8192] = "";
     if (c->verbose) o.verbose = 1, o.log = notes, o.loglen = sizeof notes;
     r->net = actlab_net_load(c->model, &o, e, sizeof e);
