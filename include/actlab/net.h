@@ -105,6 +105,26 @@ int actlab_net_is_autoencoder(const actlab_net *net);
 /* The last forward's output: [batch][outputs]. */
 const float *actlab_net_output(const actlab_net *net, int *outputs);
 
+/* ---- measurements (the training probe, actlab profile) ---- */
+
+/* The batch size of the last forward (0 before any). */
+int actlab_net_batch(const actlab_net *net);
+/* Copies the last forward's output of `layer` (or its input: the output of the layer it
+ * reads, or the network's input) into dst as [batch][c][h][w], whatever layout the net
+ * keeps it in (oneDNN's nChw16c is converted). dst holds batch x c x h x w floats of the
+ * layer's output (input) shape. Returns 0, or -1 for a bad layer or no forward yet. */
+int actlab_net_layer_output(const actlab_net *net, int layer, float *dst);
+int actlab_net_layer_input(const actlab_net *net, int layer, float *dst);
+/* An activation layer's function (NULL for other layers). Its learnable parameters, when
+ * it has any, are *params: *sets sets of cfg->act->nparam values (1 per layer, or one per
+ * channel); else *params is NULL and *sets 0 (cfg->p holds the fixed values). */
+const actlab_act_cfg *actlab_net_layer_act(const actlab_net *net, int layer, const float **params, int *sets);
+/* Wall time spent in each layer's forward and backward (the layout conversions made for
+ * it included) since the net was built or the last reset, in seconds; two clock reads per
+ * layer call. */
+void actlab_net_layer_times(const actlab_net *net, int layer, double *fwd_s, double *bwd_s);
+void actlab_net_reset_times(actlab_net *net);
+
 #ifdef __cplusplus
 }
 #endif

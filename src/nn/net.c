@@ -5,6 +5,7 @@
  * forward and backward passes over a batch.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,15 @@ actlab_net_options actlab_net_options_default(void) {
     return o;
 }
 
+
+/* The net with its per-layer timing counters: kept beside the struct (which
+ * net_internal.h shares with the layer table) so that the table does not see them. */
+typedef struct net_box {
+    actlab_net net; /* first: a box's address is its net's */
+    double *fwd_s, *bwd_s;
+} net_box;
+
+static net_box *box_of(const actlab_net *net) { return (net_box *)net; }
 
 static int add_layer(actlab_net *net, nn_layer **out, char *err, size_t errlen) {
     if (net->nlayers == net->cap) {
@@ -324,7 +334,8 @@ static actlab_net *make(nn_cfg *cfg, int loaded, const actlab_net_options *opts,
     if (!loaded) return NULL;
     actlab_net_options o = opts ? *opts : actlab_net_options_default();
     if (o.max_batch < 1) o.max_batch = 1;
-    actlab_net *net = calloc(1, sizeof *net);
+    net_box *box = calloc(1, sizeof *box);
+    actlab_net *net = box ? &box->net : NULL;
     if (!net) {
         nn_cfg_free(cfg);
         actlab_errorf(err, errlen, "out of memory");
@@ -338,6 +349,11 @@ static actlab_net *make(nn_cfg *cfg, int loaded, const actlab_net_options *opts,
     net->relu_gain = o.relu_gain;
     int rc = build(net, cfg, &o, err, errlen);
     nn_cfg_free(cfg);
+    if (!rc) {
+        box->fwd_s = calloc((size_t)net->nlayers, sizeof(double));
+        box->bwd_s = calloc((size_t)net->nlayers, sizeof(double));
+        if (!box->fwd_s || !box->bwd_s) rc = actlab_errorf(err, errlen, "out of memory");
+    }
     if (rc || allocate(net, err, errlen)) {
         actlab_net_free(net);
         return NULL;
@@ -380,7 +396,9 @@ void actlab_net_free(actlab_net *net) {
     free(net->params);
     free(net->grads);
     free(net->probs);
-    free(net);
+    free(box_of(net)->fwd_s);
+    free(box_of(net)->bwd_s);
+    free(box_of(net));
 }
 
 int actlab_net_layers(const actlab_net *net) { return net->nlayers; }
@@ -473,8 +491,10 @@ int actlab_net_forward(actlab_net *net, const float *x, int batch, int training,
     net->input = x;
     net->training = training;
     net->step = step;
+    double *fwd_s = box_of(net)->fwd_s;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
+        double t0 = omp_get_wtime(); /* the layer's time includes the conversions made for it */
         const float *in = nn_layer_input(net, l);
         if (l->in_conv) { /* the source's layout is not the one this layer works on */
             convert(l->in_conv, in, l->in_blocked, batch, l->in_c, (int64_t)l->in_h * l->in_w);
@@ -486,6 +506,7 @@ int actlab_net_forward(actlab_net *net, const float *x, int batch, int training,
         l->out = out;
         if (rc) return -1;
         if (l->out_plain) convert(l->out, l->out_plain, 1, batch, l->c, (int64_t)l->h * l->w);
+        fwd_s[i] += omp_get_wtime() - t0;
     }
     return 0;
 }
@@ -523,8 +544,10 @@ int actlab_net_backward(actlab_net *net, int batch, char *err, size_t errlen) {
     for (int i = 0; i < net->nlayers; i++) net->layers[i].dout_ready = 0;
     last->dout_ready = 1;
     /* Reverse order: by the time a layer runs, every consumer has added its gradient. */
+    double *bwd_s = box_of(net)->bwd_s;
     for (int i = net->nlayers - 1; i >= 0; i--) {
         nn_layer *l = &net->layers[i];
+        double t0 = omp_get_wtime();
         const float *in = l->in_conv ? l->in_conv : nn_layer_input(net, l);
         nn_layer *s = l->src >= 0 ? &net->layers[l->src] : NULL;
         /* din: straight into the source's dout when this is its first gradient and the layouts agree */
@@ -539,6 +562,50 @@ int actlab_net_backward(actlab_net *net, int batch, char *err, size_t errlen) {
         if (rc) return -1;
         if (s) give_grad(net, l->src, din, l->in_blocked);
         if (l->from >= -1) give_grad(net, l->from, l->dout, l->blocked); /* a shortcut: d(in + from)/d(from) = 1 */
+        bwd_s[i] += omp_get_wtime() - t0;
     }
     return 0;
+}
+
+/* ---- measurements (probe, profile) ---- */
+
+int actlab_net_batch(const actlab_net *net) { return net->batch; }
+
+/* A tensor of n samples in the layer's layout `blocked`, to NCHW. */
+static void to_plain(float *dst, const float *src, int blocked, int64_t n, int c, int64_t hw) {
+    if (!same_layout(blocked, 0, hw)) nn_layout_to_plain(dst, src, n, c, hw);
+    else memcpy(dst, src, sizeof(float) * (size_t)(n * c * hw));
+}
+
+int actlab_net_layer_output(const actlab_net *net, int layer, float *dst) {
+    if (layer < 0 || layer >= net->nlayers || net->batch < 1) return -1;
+    const nn_layer *l = &net->layers[layer];
+    to_plain(dst, l->out, l->blocked, net->batch, l->c, (int64_t)l->h * l->w);
+    return 0;
+}
+
+int actlab_net_layer_input(const actlab_net *net, int layer, float *dst) {
+    if (layer < 0 || layer >= net->nlayers || net->batch < 1) return -1;
+    const nn_layer *l = &net->layers[layer];
+    to_plain(dst, nn_layer_input(net, l), src_blocked(net, l->src), net->batch, l->in_c, (int64_t)l->in_h * l->in_w);
+    return 0;
+}
+
+const actlab_act_cfg *actlab_net_layer_act(const actlab_net *net, int layer, const float **params, int *sets) {
+    const nn_layer *l = layer >= 0 && layer < net->nlayers ? &net->layers[layer] : NULL;
+    int is_act = l && strcmp(l->kind->name, "activation") == 0;
+    if (params) *params = is_act && l->p_n ? net->params + l->p_off : NULL;
+    if (sets) *sets = is_act && l->p_n ? l->act_channels : 0;
+    return is_act ? &l->act : NULL;
+}
+
+void actlab_net_layer_times(const actlab_net *net, int layer, double *fwd_s, double *bwd_s) {
+    int ok = layer >= 0 && layer < net->nlayers;
+    if (fwd_s) *fwd_s = ok ? box_of(net)->fwd_s[layer] : 0;
+    if (bwd_s) *bwd_s = ok ? box_of(net)->bwd_s[layer] : 0;
+}
+
+void actlab_net_reset_times(actlab_net *net) {
+    memset(box_of(net)->fwd_s, 0, sizeof(double) * (size_t)net->nlayers);
+    memset(box_of(net)->bwd_s, 0, sizeof(double) * (size_t)net->nlayers);
 }
