@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "actlab/net.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,15 @@ typedef struct actlab_train_config {
     int resume;               /* continue from OUT/last.ckpt */
     int progress;             /* 1: a live line (terminal), 0: a line per epoch */
     int verbose;              /* report model-file keys left at their defaults */
+    /* Measurements in each epoch's record (see README): the probe runs this many training
+     * images (a fixed set drawn from the seed; default 1024, 0: none) through the net in
+     * evaluation mode after each epoch. It touches no state: runs are bit-identical with and
+     * without it. */
+    int64_t probe;
+    /* Accuracy targets (test accuracy, or val with a validation split): final.json gets the
+     * epoch and training seconds at which each was first reached. ntargets up to 16. */
+    const double *targets;
+    int ntargets;
     int64_t stop_after;       /* tests: stop (as if killed) after this many optimiser steps; 0: never */
     FILE *log;                /* where progress goes (stderr if NULL) */
 } actlab_train_config;
@@ -86,6 +96,31 @@ typedef struct actlab_class_report {
     char (*names)[32];        /* [classes]: the data set's class names, or label numbers */
 } actlab_class_report;
 void actlab_class_report_free(actlab_class_report *r);
+
+/* ---- the probe: what each activation layer does on a fixed set of images ---- */
+
+/* One activation layer's statistics over the probe images. A unit is a channel (conv) or
+ * a neuron (dense); it is dead when f'(x) = 0 at every position of every probe image, near
+ * dead when |f'(x)| < 1e-3 everywhere (dead units included). */
+typedef struct actlab_probe_stats {
+    int layer, act_index;     /* the net's layer, and its rank among the activation layers */
+    const char *function;     /* the catalogue name */
+    int units;
+    double dead, near_dead;   /* fractions of the units */
+    double mean, std;         /* of the outputs (all units, positions and images) */
+    double negative;          /* share of outputs below 0 */
+} actlab_probe_stats;
+
+/* The activation layers of a net (the size of actlab_probe_run's out). */
+int actlab_probe_layers(const actlab_net *net);
+/* `n` distinct indices below `count` (n <= count), drawn from seed only, in increasing
+ * order: the probe set. */
+void actlab_probe_pick(int64_t count, int64_t n, uint64_t seed, int64_t *idx);
+/* Runs images ([count][image_size] floats, normalised) through net in evaluation mode,
+ * `batch` at a time (at most the net's max_batch), and fills out[actlab_probe_layers(net)].
+ * Returns 0 or -1 with a message. */
+int actlab_probe_run(actlab_net *net, const float *images, int64_t count, int64_t image_size, int batch,
+                     actlab_probe_stats *out, char *err, size_t errlen);
 
 /* Returns 0, or non-zero with a message (bad setting, unreadable data, NaN loss, ...). */
 int actlab_train(const actlab_train_config *cfg, actlab_train_result *result, char *err, size_t errlen);

@@ -17,15 +17,19 @@ static void train_usage(void) {
          "                    [--epochs N] [--batch B] [--optim sgd|adam] [--lr LR] [--momentum M] [--nesterov]\n"
          "                    [--weight-decay WD] [--act-weight-decay WD] [--schedule S] [--seed S]\n"
          "                    [--threads T] [--subset N] [--test-subset N] [--augment none|crop,flip] [--crop-pad P]\n"
-         "                    [--val-split F] [--val-seed S] [--init-gain act|relu] [--out DIR] [--resume] [--verbose]\n"
+         "                    [--val-split F] [--val-seed S] [--init-gain act|relu] [--probe N] [--targets A,B,...]\n"
+         "                    [--out DIR] [--resume] [--verbose]\n"
          "Defaults: --model lenet --data fashion-mnist --act relu --epochs 5 --batch 128 --optim sgd\n"
          "          --lr 0.01 --momentum 0.9 --weight-decay 0 --schedule constant --seed 1 --out runs/run\n"
-         "          --augment none (crop: --crop-pad 4) --val-seed 0\n"
+         "          --augment none (crop: --crop-pad 4) --val-seed 0 --probe 1024\n"
          "Writes DIR/config.json, DIR/metrics.jsonl (one record per epoch), DIR/last.ckpt (every epoch)\n"
          "and DIR/final.json (the last epoch's test results by class, with the confusion matrix).\n"
          "--augment crops (after padding P pixels of black) and flips training images; --val-split F\n"
          "holds out F of the training images (after --subset), stratified, as a validation set.\n"
          "--verbose lists the model file's keys left at their defaults.\n"
+         "Each epoch's record also has per-layer times, gradient norms and (--probe N images, 0: off)\n"
+         "dead units, mean, spread and negative share of every activation layer; --targets 0.8,0.9\n"
+         "puts the epoch and seconds at which each test (val) accuracy was reached into final.json.\n"
          "--recipe FILE reads 'flag = value' lines (experiments/*.cfg: the papers' protocols); flags given\n"
          "on the command line override them.");
 }
@@ -77,6 +81,7 @@ static int train_main(int argc, char **argv) {
     const char *model = "lenet";
     c.progress = isatty(2);
     actlab_augment aug = {0};
+    double targets[16];
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         double d;
@@ -126,6 +131,21 @@ static int train_main(int argc, char **argv) {
             c.val_split = d, i++;
         }
         else if (!strcmp(f, "--val-seed")) { if (number(f, v, 0, 9007199254740992.0, 1, &d)) return 2; c.val_seed = (uint64_t)d, i++; }
+        else if (!strcmp(f, "--probe")) { if (number(f, v, 0, 1e9, 1, &d)) return 2; c.probe = (int64_t)d, i++; }
+        else if (!strcmp(f, "--targets")) {
+            /* accuracies, comma-separated: "0.8,0.9" */
+            char buf[512], *save = NULL;
+            snprintf(buf, sizeof buf, "%s", v);
+            c.ntargets = 0;
+            for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (c.ntargets == 16) return cli_fail("train", "--targets: at most 16 accuracies");
+                if (cli_parse_double(t, &d) || !(d > 0 && d <= 1))
+                    return cli_fail("train", "--targets expects accuracies above 0 and at most 1, comma-separated (0.8,0.9), got '%s'", v);
+                targets[c.ntargets++] = d;
+            }
+            if (!c.ntargets) return cli_fail("train", "--targets expects accuracies, e.g. 0.8,0.9");
+            c.targets = targets, i++;
+        }
         else if (!strcmp(f, "--stop-after")) { if (number(f, v, 1, 1e15, 1, &d)) return 2; c.stop_after = (int64_t)d, i++; }
         else return cli_fail("train", "unknown flag '%s' (see actlab train --help)", f);
     }

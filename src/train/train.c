@@ -44,6 +44,7 @@ actlab_train_config actlab_train_config_default(void) {
     c.nesterov = -1;
     c.seed = 1;
     c.out = "runs/run";
+    c.probe = 1024;
     return c;
 }
 
@@ -75,9 +76,17 @@ typedef struct run {
     char act_spec[512];
     cJSON *config;
     FILE *log;
+    /* measurements (see add_measurements) */
+    float *probe_x;                  /* the probe images, [probe_n][c][h][w] */
+    int64_t probe_n;
+    actlab_probe_stats *probe;       /* per activation layer */
+    double *grad_norm;               /* per parameter block: the sum of its gradient norm over the epoch's steps */
 } run;
 
 static void run_free(run *r) {
+    free(r->probe_x);
+    free(r->probe);
+    free(r->grad_norm);
     actlab_loader_free(r->loader);
     actlab_optim_free(r->optim);
     actlab_net_free(r->net);
@@ -342,7 +351,183 @@ static int setup(run *r, char *err, size_t errlen) {
     r->loader = actlab_loader_new(&r->train, c->batch, 1, 0, c->seed, e, sizeof e);
     if (!r->loader || actlab_loader_set_augment(r->loader, &r->aug, e, sizeof e)) return actlab_errorf(err, errlen, "%s", e);
     actlab_schedule_resolve(&r->schedule, c->epochs, actlab_loader_batches(r->loader));
+
+    if (c->probe < 0) return actlab_errorf(err, errlen, "--probe: expected a number of images >= 0, got %lld", (long long)c->probe);
+    if (c->ntargets && actlab_net_is_autoencoder(r->net))
+        return actlab_errorf(err, errlen, "--targets: an autoencoder has no accuracy to reach");
+    for (int i = 0; i < c->ntargets; i++)
+        if (!(c->targets[i] > 0 && c->targets[i] <= 1))
+            return actlab_errorf(err, errlen, "--targets: expected accuracies above 0 and at most 1, got %g", c->targets[i]);
+    r->grad_norm = calloc((size_t)(nb ? nb : 1), sizeof *r->grad_norm);
+    if (!r->grad_norm) return actlab_errorf(err, errlen, "out of memory");
+    /* The probe set: training images (never the held-out ones) of the seed's own draw. */
+    r->probe_n = c->probe < r->train.count ? c->probe : r->train.count;
+    if (r->probe_n > 0) {
+        size_t per = (size_t)r->train.channels * r->train.height * r->train.width;
+        int64_t *idx = malloc(sizeof *idx * (size_t)r->probe_n);
+        r->probe_x = malloc(sizeof(float) * per * (size_t)r->probe_n);
+        r->probe = calloc((size_t)actlab_probe_layers(r->net) + 1, sizeof *r->probe);
+        if (!idx || !r->probe_x || !r->probe) {
+            free(idx);
+            return actlab_errorf(err, errlen, "out of memory for %lld probe images", (long long)r->probe_n);
+        }
+        actlab_probe_pick(r->train.count, r->probe_n, c->seed, idx);
+        for (int64_t i = 0; i < r->probe_n; i++)
+            memcpy(r->probe_x + (size_t)i * per, r->train.images + (size_t)idx[i] * per, sizeof(float) * per);
+        free(idx);
+    }
     return 0;
+}
+
+/* The L2 norm of n gradients (the order of the sum does not matter: it is only reported). */
+static double l2(const float *g, int64_t n) {
+    double s = 0;
+    #pragma omp parallel for reduction(+ : s) schedule(static) if (n > (1 << 16))
+    for (int64_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    return sqrt(s);
+}
+
+/* Statistics of values v[0], v[stride], ... (n of them) into {"mean","std","min","max"}. */
+static cJSON *spread(const float *v, int n, int stride) {
+    double sum = 0, sumsq = 0, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double x = v[(size_t)i * stride];
+        sum += x, sumsq += x * x, lo = x < lo ? x : lo, hi = x > hi ? x : hi;
+    }
+    double mean = sum / n, var = sumsq / n - mean * mean;
+    cJSON *o = cJSON_CreateObject();
+    if (n == 1) cJSON_AddNumberToObject(o, "value", mean);
+    cJSON_AddNumberToObject(o, "mean", mean);
+    cJSON_AddNumberToObject(o, "std", var > 0 ? sqrt(var) : 0);
+    cJSON_AddNumberToObject(o, "min", lo);
+    cJSON_AddNumberToObject(o, "max", hi);
+    return o;
+}
+
+/* The epoch's "time" record (see README), read before the evaluations add their forwards.
+ * steps: this epoch's optimiser steps; step_s: their summed wall time. */
+static cJSON *time_record(const run *r, int64_t steps, double step_s) {
+    const actlab_net *net = r->net;
+    int L = actlab_net_layers(net);
+    cJSON *time = cJSON_CreateObject();
+    double all = 0, act = 0, per = steps > 0 ? 1000.0 / (double)steps : 0;
+    cJSON_AddNumberToObject(time, "step_ms", step_s * per);
+    cJSON *tl = cJSON_CreateArray();
+    for (int i = 0; i < L; i++) {
+        double f, b;
+        actlab_layer_info li;
+        actlab_net_layer_info(net, i, &li);
+        actlab_net_layer_times(net, i, &f, &b);
+        all += f + b;
+        if (actlab_net_layer_act(net, i, NULL, NULL)) act += f + b;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "layer", i);
+        cJSON_AddStringToObject(o, "type", li.type);
+        cJSON_AddNumberToObject(o, "fwd_ms", f * per);
+        cJSON_AddNumberToObject(o, "bwd_ms", b * per);
+        cJSON_AddItemToArray(tl, o);
+    }
+    cJSON_AddNumberToObject(time, "act_share", all > 0 ? act / all : 0);
+    cJSON_AddItemToObject(time, "layers", tl);
+    return time;
+}
+
+/* An epoch's measurements into its record m: "grad_norm" (mean over the epoch's `steps`
+ * of each block's gradient norm) and "probe" (when on; see README). */
+static int add_measurements(run *r, cJSON *m, int64_t steps, char *err, size_t errlen) {
+    actlab_net *net = r->net;
+
+    /* gradient norms, one entry per layer with parameters: "weight", "bias", "act" */
+    cJSON *gn = cJSON_AddArrayToObject(m, "grad_norm"), *cur = NULL;
+    int cur_layer = -1;
+    for (int k = 0; k < actlab_net_param_blocks(net); k++) {
+        actlab_net_param_block b = actlab_net_param_block_at(net, k);
+        if (b.layer != cur_layer) {
+            actlab_layer_info li;
+            actlab_net_layer_info(net, b.layer, &li);
+            cur = cJSON_CreateObject();
+            cJSON_AddNumberToObject(cur, "layer", b.layer);
+            cJSON_AddStringToObject(cur, "type", li.type);
+            cJSON_AddItemToArray(gn, cur);
+            cur_layer = b.layer;
+        }
+        cJSON_AddNumberToObject(cur, b.name, steps > 0 ? r->grad_norm[k] / (double)steps : 0);
+    }
+
+    if (r->probe_n <= 0) return 0;
+    double t0 = omp_get_wtime();
+    size_t per_image = (size_t)r->train.channels * r->train.height * r->train.width;
+    if (actlab_probe_run(net, r->probe_x, r->probe_n, (int64_t)per_image, r->cfg->batch, r->probe, err, errlen)) return -1;
+    cJSON *probe = cJSON_AddObjectToObject(m, "probe");
+    cJSON_AddNumberToObject(probe, "images", (double)r->probe_n);
+    cJSON *layers = cJSON_AddArrayToObject(probe, "layers");
+    for (int k = 0; k < actlab_probe_layers(net); k++) {
+        const actlab_probe_stats *s = &r->probe[k];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "layer", s->layer);
+        cJSON_AddNumberToObject(o, "act_index", s->act_index);
+        cJSON_AddStringToObject(o, "function", s->function);
+        cJSON_AddNumberToObject(o, "units", s->units);
+        cJSON_AddNumberToObject(o, "dead", s->dead);
+        cJSON_AddNumberToObject(o, "near_dead", s->near_dead);
+        cJSON_AddNumberToObject(o, "mean", s->mean);
+        cJSON_AddNumberToObject(o, "std", s->std);
+        cJSON_AddNumberToObject(o, "negative", s->negative);
+        /* learnable parameters: their value per layer, or their spread over the channels */
+        const float *p;
+        int sets;
+        const actlab_act_cfg *a = actlab_net_layer_act(net, s->layer, &p, &sets);
+        if (p && sets > 0) {
+            cJSON *ps = cJSON_AddObjectToObject(o, "params");
+            for (int j = 0; j < a->act->nparam; j++)
+                if (a->act->param[j].kind == ACTLAB_PARAM_LEARNABLE)
+                    cJSON_AddItemToObject(ps, a->act->param[j].name, spread(p + j, sets, a->act->nparam));
+        }
+        cJSON_AddItemToArray(layers, o);
+    }
+    cJSON_AddNumberToObject(probe, "seconds", omp_get_wtime() - t0);
+    return 0;
+}
+
+/* The training seconds up to each record of `metrics` (elapsed_seconds, or the sum of
+ * epoch_seconds for records without it) and, with targets, the first epoch whose test
+ * (val) accuracy reached each: into targets as {"0.8": {"epoch", "seconds"} or null}.
+ * Returns the seconds up to the last record. */
+static double scan_records(const char *metrics, const actlab_train_config *c, int has_val, cJSON *targets) {
+    double elapsed = 0;
+    int64_t *epoch = calloc((size_t)c->ntargets + 1, sizeof *epoch);
+    double *when = calloc((size_t)c->ntargets + 1, sizeof *when);
+    for (const char *s = metrics; s && *s;) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        cJSON *m = cJSON_ParseWithLength(s, len);
+        s += len + (nl != NULL);
+        if (!m) continue;
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(m, "elapsed_seconds");
+        const cJSON *es = cJSON_GetObjectItemCaseSensitive(m, "epoch_seconds");
+        elapsed = cJSON_IsNumber(e) ? e->valuedouble : elapsed + (cJSON_IsNumber(es) ? es->valuedouble : 0);
+        const cJSON *acc = cJSON_GetObjectItemCaseSensitive(m, has_val ? "val_acc" : "test_acc");
+        const cJSON *ep = cJSON_GetObjectItemCaseSensitive(m, "epoch");
+        for (int i = 0; epoch && when && i < c->ntargets; i++)
+            if (!epoch[i] && cJSON_IsNumber(acc) && acc->valuedouble >= c->targets[i])
+                epoch[i] = cJSON_IsNumber(ep) ? (int64_t)ep->valuedouble : 0, when[i] = elapsed;
+        cJSON_Delete(m);
+    }
+    for (int i = 0; targets && epoch && when && i < c->ntargets; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%g", c->targets[i]);
+        if (cJSON_GetObjectItemCaseSensitive(targets, key)) continue; /* a target given twice */
+        if (!epoch[i]) {
+            cJSON_AddNullToObject(targets, key);
+            continue;
+        }
+        cJSON *o = cJSON_AddObjectToObject(targets, key);
+        cJSON_AddNumberToObject(o, "epoch", (double)epoch[i]);
+        cJSON_AddNumberToObject(o, "seconds", when[i]);
+    }
+    free(epoch);
+    free(when);
+    return elapsed;
 }
 
 /* The evaluations into a record: test_loss, and for a classifier test_acc and (more
@@ -364,12 +549,13 @@ static void add_eval(cJSON *m, const actlab_train_result *res, int autoencoder) 
 
 /* OUT/final.json (see actlab/train.h), atomically. */
 static int write_final(const char *out, int64_t epochs, int64_t steps, const actlab_train_result *res,
-                       const actlab_class_report *rep, char *err, size_t errlen) {
+                       const actlab_class_report *rep, cJSON *targets, char *err, size_t errlen) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "final", 1);
     cJSON_AddNumberToObject(o, "epoch", (double)epochs);
     cJSON_AddNumberToObject(o, "steps", (double)steps);
     add_eval(o, res, rep == NULL);
+    if (targets) cJSON_AddItemToObject(o, "targets", targets);
     if (rep) add_by_class(o, rep);
     char *text = cJSON_Print(o), path[4096];
     cJSON_Delete(o);
@@ -462,6 +648,7 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         if (s) *s = 0;
     }
     if (!metrics) metrics = calloc(1, 1);
+    double elapsed = scan_records(metrics, cfg, 0, NULL); /* the training seconds of the epochs kept */
     /* final.json belongs to the run's last epoch: one from an earlier end is stale */
     snprintf(path, sizeof path, "%s/final.json", cfg->out);
     if (epoch0 < cfg->epochs) unlink(path);
@@ -478,14 +665,18 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
     actlab_class_report rep = {0}; /* the last epoch's test split by class */
     double t_start = omp_get_wtime();
     for (int64_t epoch = epoch0; epoch < cfg->epochs && !rc; epoch++) {
-        double t0 = omp_get_wtime(), loss_sum = 0, lr = 0;
+        double t0 = omp_get_wtime(), loss_sum = 0, lr = 0, step_s = 0;
         int64_t seen = 0, correct = 0, b = 0;
+        int npb = actlab_net_param_blocks(r.net);
+        actlab_net_reset_times(r.net);
+        memset(r.grad_norm, 0, sizeof(double) * (size_t)npb);
         const float *x;
         const int32_t *y;
         int n;
         actlab_loader_start(r.loader, epoch, 0);
         while (!rc && actlab_loader_next(r.loader, &x, &y, &n) == 1) {
             int ok = 0;
+            double ts = omp_get_wtime();
             rc = actlab_net_forward(r.net, x, n, 1, (uint64_t)step, err, errlen);
             double loss = rc ? 0 : autoencoder ? actlab_net_loss_mse(r.net, x, n) : actlab_net_loss(r.net, y, n, &ok);
             if (!rc && !isfinite(loss))
@@ -493,8 +684,16 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
                           (long long)b + 1, isnan(loss) ? "NaN" : "infinite",
                           epoch > 0 ? "the last good state is in last.ckpt of the run folder" : "no epoch finished, so no checkpoint");
             if (!rc) rc = actlab_net_backward(r.net, n, err, errlen);
+            /* the loss's gradient norms, before the optimiser adds weight decay; not timed as the step */
+            double tn = omp_get_wtime();
+            for (int k = 0; !rc && k < npb; k++) {
+                actlab_net_param_block pb = actlab_net_param_block_at(r.net, k);
+                r.grad_norm[k] += l2(actlab_net_grads(r.net) + pb.offset, pb.n);
+            }
+            ts += omp_get_wtime() - tn;
             lr = actlab_schedule_lr(&r.schedule, step, nb);
             if (!rc) rc = actlab_optim_step(r.optim, lr);
+            step_s += omp_get_wtime() - ts;
             step++, b++;
             loss_sum += loss * n, seen += n, correct += ok;
             double dt = omp_get_wtime() - t0;
@@ -520,10 +719,14 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
             }
             class_names(&r.test, rep.names);
         }
+        cJSON *time = time_record(&r, b, step_s); /* before the evaluations' forwards count */
         rc = evaluate(r.net, &r.test, cfg->batch, &res.test_loss, &res.test_acc, &res.test_top5, rep.confusion, err, errlen);
         if (!rc && res.has_val)
             rc = evaluate(r.net, &r.val, cfg->batch, &res.val_loss, &res.val_acc, &res.val_top5, NULL, err, errlen);
-        if (rc) break;
+        if (rc) {
+            cJSON_Delete(time);
+            break;
+        }
         progress(&r, epoch, nb, nb, (double)seen / seconds, res.train_loss, res.train_acc, 1);
         if (res.has_val && autoencoder) fprintf(r.log, " | val reconstruction MSE %.5f", res.val_loss);
         else if (res.has_val) fprintf(r.log, " | val loss %.4f acc %.2f%%", res.val_loss, 100 * res.val_acc);
@@ -539,6 +742,14 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         cJSON_AddNumberToObject(m, "epoch_seconds", seconds);
         cJSON_AddNumberToObject(m, "images_per_second", (double)seen / seconds);
         cJSON_AddNumberToObject(m, "steps", (double)step);
+        elapsed += seconds;
+        cJSON_AddNumberToObject(m, "elapsed_seconds", elapsed);
+        cJSON_AddItemToObject(m, "time", time);
+        if (add_measurements(&r, m, b, err, errlen)) {
+            cJSON_Delete(m);
+            rc = -1;
+            break;
+        }
         char *line = cJSON_PrintUnformatted(m);
         cJSON_Delete(m);
         char *grown = realloc(metrics, strlen(metrics) + strlen(line) + 2);
@@ -553,7 +764,11 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
         rc = actlab_write_atomic(path, metrics, strlen(metrics), err, errlen);
         /* before the checkpoint: a run killed in between redoes this epoch and writes it again */
-        if (!rc && last) rc = write_final(cfg->out, epoch + 1, step, &res, autoencoder ? NULL : &rep, err, errlen);
+        if (!rc && last) {
+            cJSON *targets = cfg->ntargets ? cJSON_CreateObject() : NULL;
+            if (targets) scan_records(metrics, cfg, res.has_val, targets);
+            rc = write_final(cfg->out, epoch + 1, step, &res, autoencoder ? NULL : &rep, targets, err, errlen);
+        }
 
         /* the checkpoint: the state after this epoch */
         size_t olen = actlab_optim_state_size(r.optim);
