@@ -58,6 +58,17 @@ static const char *tiny_res_bn1d =
  * mode whose gradient backward computes (through the batch statistics). */
 static int fd_training;
 
+/* Maxout between blocked tensors: 32 channels in, 16 out (the net converts around it),
+ * and a shortcut from the network's input (NCHW, 16 channels) onto a blocked tensor. */
+static const char *tiny_convert =
+    "[net]\nchannels=16\nheight=4\nwidth=4\nclasses=3\n"
+    "[conv]\nfilters=32\nsize=3\npad=1\nactivation=none\n"
+    "[maxout]\npieces=2\n"
+    "[conv]\nfilters=16\nsize=3\npad=1\nactivation=open\n"
+    "[shortcut]\nfrom=-3\n"
+    "[globalavgpool]\n"
+    "[dense]\n";
+
 /* Loss of the net at its current parameters. */
 static double loss_at(actlab_net *net, const float *x, const int32_t *y, int B) {
     char err[256];
@@ -76,9 +87,9 @@ static void check_gradients_of(const char *model, const char *act, int per_chann
     if (!net) return;
     actlab_net_init(net, 3);
     enum { B = 4 };
-    float x[B * 3 * 8 * 8];
+    float x[B * 256];
     int32_t y[B] = {0, 2, 1, 2};
-    for (int i = 0; i < B * 192; i++) x[i] = actlab_noise_normal(8, 0, (uint64_t)i);
+    for (int i = 0; i < B * 256; i++) x[i] = actlab_noise_normal(8, 0, (uint64_t)i);
     loss_at(net, x, y, B);
     CHECK(actlab_net_backward(net, B, err, sizeof err) == 0, "backward: %s", err);
     int64_t n = actlab_net_param_count(net);
@@ -158,9 +169,9 @@ static void check_backends_agree_on(const char *model, const char *act, int per_
     if (!fast || !ref) return;
     actlab_net_init(fast, 4);
     actlab_net_init(ref, 4);
-    float x[4 * 128];
+    float x[4 * 256];
     int32_t y[4] = {1, 0, 2, 1};
-    for (int i = 0; i < 4 * 128; i++) x[i] = actlab_noise_normal(2, 0, (uint64_t)i);
+    for (int i = 0; i < 4 * 256; i++) x[i] = actlab_noise_normal(2, 0, (uint64_t)i);
     int64_t np = actlab_net_param_count(fast);
     for (int batch = 4; batch >= 3; batch--) {
         double lf, lr;
@@ -197,6 +208,7 @@ static void check_backends_agree(void) {
     /* oneDNN's batch statistics are summed in another order: ~1e-4 apart after normalising */
     check_backends_agree_on(tiny_res, "relu", 0, 1e-3);
     check_backends_agree_on(tiny_res, "mish", 0, 1e-3);
+    check_backends_agree_on(tiny_convert, "elu", 0, 1e-4);
     /* per-channel parameters index NCHW: the net converts around those layers */
     check_backends_agree_on(tiny_res, "prelu", 1, 1e-3);
 }
@@ -266,6 +278,7 @@ int main(void) {
      * crossed by the finite difference would look like a wrong gradient */
     fd_training = 1;
     check_gradients_of(tiny_res, "elu", 0);
+    check_gradients_of(tiny_convert, "elu", 0);
     check_gradients_of(tiny_res_bn1d, "swish", 1);
     fd_training = 0;
     check_gradients("relu", 0);
