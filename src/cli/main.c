@@ -21,6 +21,7 @@ static const struct command {
     {"analyse", cmd_analyse, "measure the properties of a good activation, one row per function"},
     {"train", cmd_train, "train a model with an activation function; records and checkpoints in a run folder"},
     {"test", cmd_test, "evaluate a checkpoint on a data set's test split"},
+    {"compare", cmd_compare, "train functions x models x data sets x seeds (paired by seed) and report with statistics"},
     {"model", cmd_model, "show a model's layers, shapes, parameters and FLOPs"},
 };
 
