@@ -13,6 +13,7 @@ int cmd_analyse(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
 /* Print "actlab CMD: message" to stderr; returns 2 (bad usage/input) for `return cli_fail(...)`. */

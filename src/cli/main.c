@@ -23,6 +23,7 @@ static const struct command {
     {"test", cmd_test, "evaluate a checkpoint on a data set's test split"},
     {"compare", cmd_compare, "train functions x models x data sets x seeds (paired by seed) and report with statistics"},
     {"model", cmd_model, "show a model's layers, shapes, parameters and FLOPs"},
+    {"profile", cmd_profile, "time each layer's forward and backward over training steps (like caffe time)"},
 };
 
 static void usage(FILE *out) {
