@@ -73,13 +73,20 @@ check "rerun leaves every record byte for byte" cmp -s "$tmp/before" "$tmp/after
 check "rerun is fast (${ms} ms)" test $ms -lt 3000
 
 # the grid may grow by functions and seeds; other changes are refused
-$A compare --acts relu $R --out "$tmp/g" >/dev/null 2>"$tmp/e1"; rc=$?
+$A compare --acts relu $R --targets 0.5 --out "$tmp/g" >/dev/null 2>"$tmp/e1"; rc=$?
 check "a grid without one of OUT's functions is refused ($rc)" test $rc -eq 2
 check "... naming it" grep -q 'leaky_relu:a=0.1 is not in this one' "$tmp/e1"
 $A compare --acts relu,leaky_relu:a=0.1 $R --lr 0.5 --out "$tmp/g" >/dev/null 2>"$tmp/e2"; rc=$?
 check "a grid with another shared setting is refused ($rc)" test $rc -eq 2
 check "... naming it" grep -q 'holds another grid: the shared setting lr is 0.5 now' "$tmp/e2"
 check "a refused grid leaves compare.json" cmp -s <(sums "$tmp/g") "$tmp/before"
+$A compare --acts relu,leaky_relu:a=0.1 $R --targets 0.6 --out "$tmp/g" >/dev/null 2>"$tmp/e3"; rc=$?
+check "other targets are refused (done cells keep theirs) ($rc)" test $rc -eq 2
+p2="--model lenet --data fashion-mnist --epochs 1 --subset 64 --test-subset 64 --batch 32 --threads 1 --lr 0 --momentum 0"
+$A compare --acts relu,elu,selu $p2 --seeds 3 --out "$tmp/p" >"$tmp/grow.out" 2>&1; rc=$?
+check "a grid may grow by functions and seeds (rc $rc)" grep -q '^9 cells: 9 done, 0 failed (this run trained 5, of them 0 resumed; 4 finished earlier)' "$tmp/grow.out"
+check "... and compare.json says so" python3 -c '
+import json,sys; g=json.load(open(sys.argv[1]+"/compare.json")); assert [a["spec"] for a in g["acts"]]==["relu","elu","selu"] and g["seeds"]==[1,2,3]' "$tmp/p"
 
 # resume: a grid stopped inside its first cell (--stop-after, as if killed) completes on a
 # rerun, and the cell ends with the checkpoint of the uninterrupted run
@@ -96,7 +103,7 @@ check "and so do the others" cmp -s "$tmp/g/cells/$cells/leaky_relu-a=0.1/seed-2
 # Ctrl-C in the middle of a cell: it stays resumable (job control on, so that the
 # background job does not ignore SIGINT as a script's background jobs do)
 set -m
-$A compare --acts relu --model lenet --data fashion-mnist --seeds 1 --epochs 30 --subset 2000 --test-subset 100 --batch 64 \
+$A compare --acts relu --model lenet --data fashion-mnist --seeds 1 --epochs 12 --subset 1500 --test-subset 100 --batch 64 \
   --threads 1 --out "$tmp/i" >"$tmp/i1.out" 2>&1 &
 pid=$!
 for _ in $(seq 200); do [ -e "$tmp/i/cells/$cells/relu/seed-1/last.ckpt" ] && break; sleep 0.05; done
@@ -104,10 +111,10 @@ kill -INT $pid; { wait $pid; } 2>/dev/null; rc=$?
 set +m
 check "Ctrl-C stops compare ($rc)" test $rc -ne 0
 check "the interrupted cell stays running" grep -q '"state":[[:space:]]*"running"' "$tmp/i/cells/$cells/relu/seed-1/status.json"
-$A compare --acts relu --model lenet --data fashion-mnist --seeds 1 --epochs 30 --subset 2000 --test-subset 100 --batch 64 \
+$A compare --acts relu --model lenet --data fashion-mnist --seeds 1 --epochs 12 --subset 1500 --test-subset 100 --batch 64 \
   --threads 1 --out "$tmp/i" >"$tmp/i2.out" 2>&1; rc=$?
 check "after Ctrl-C the rerun resumes and finishes (rc $rc)" grep -q 'resuming from its checkpoint' "$tmp/i2.out"
-check "... with 30 epochs of records" test "$(wc -l <"$tmp/i/cells/$cells/relu/seed-1/metrics.jsonl")" -eq 30
+check "... with 12 epochs of records" test "$(wc -l <"$tmp/i/cells/$cells/relu/seed-1/metrics.jsonl")" -eq 12
 
 # a diverging function (exp(50x) overflows to a NaN loss) fails; the other cells finish
 printf '# functions for compare\nrelu\n\nexpr:x >= 0 ? exp(x*50) : x\n' >"$tmp/acts.txt"

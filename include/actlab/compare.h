@@ -43,7 +43,7 @@ typedef struct actlab_compare_config {
     int seeds;                      /* seeds seed_base, seed_base + 1, ... */
     uint64_t seed_base;
     const char *baseline;           /* one of acts; NULL: acts[0] */
-    const double *targets;          /* accuracies for "epochs to target" (recorded for the report) */
+    const double *targets;          /* accuracies each cell's final.json says when it reached (train.h) */
     int ntargets;
     int retry_failed;               /* run failed cells again */
     /* Settings shared by every cell (model, data, act, seed, out, resume, relu_gain,

@@ -20,7 +20,7 @@ static void compare_usage(void) {
          "                      [--seed-base S] [--out DIR] [--baseline A] [--targets 0.8,0.9] [--retry-failed]\n"
          "                      [--defs FILE] [--recipe FILE] [any flag of actlab train: --epochs --batch --lr --optim\n"
          "                      --momentum --nesterov --weight-decay --act-weight-decay --act-per-channel --schedule\n"
-         "                      --threads --subset --test-subset --augment --crop-pad --val-split --val-seed]\n"
+         "                      --threads --subset --test-subset --augment --crop-pad --val-split --val-seed --probe]\n"
          "Trains every function on every model and data set with seeds S..S+N-1 (default 1..5), ReLU's init\n"
          "gain for all, so one seed gives every function the same initial weights and data order (paired runs).\n"
          "Cells: DIR/cells/<data>/<model>/<act>/seed-<S>/ (a train run folder, status.json, train.log);\n"
@@ -30,6 +30,7 @@ static void compare_usage(void) {
          "formulas last, in another --acts (it may be repeated), or in --acts-file (one function per line).\n"
          "A rerun skips done cells, resumes interrupted ones, leaves failed ones (--retry-failed runs them\n"
          "again) and may add functions, models, data sets and seeds; other changes are refused.\n"
+         "--targets: test accuracies whose first epoch every cell records (final.json) for the report.\n"
          "Exit status: 0 all cells done, 1 some failed, 2 bad input.");
 }
 
@@ -220,6 +221,7 @@ static int compare_main(int argc, char **argv) {
             c.train.val_split = d, i++;
         }
         else if (!strcmp(f, "--val-seed")) { if (number(f, v, 0, 9007199254740992.0, 1, &d)) goto out; c.train.val_seed = (uint64_t)d, i++; }
+        else if (!strcmp(f, "--probe")) { if (number(f, v, 0, 1e9, 1, &d)) goto out; c.train.probe = (int64_t)d, i++; }
         else if (!strcmp(f, "--stop-after")) { if (number(f, v, 1, 1e15, 1, &d)) goto out; c.train.stop_after = (int64_t)d, i++; }
         else { cli_fail("compare", "unknown flag '%s' (see actlab compare --help)", f); goto out; }
     }

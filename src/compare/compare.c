@@ -216,6 +216,7 @@ static cJSON *train_json(const actlab_train_config *t) {
     add_num_or_null(o, "crop_pad", t->crop_pad, !t->crop_pad);
     add_num_or_null(o, "val_split", t->val_split, t->val_split == 0);
     cJSON_AddNumberToObject(o, "val_seed", (double)t->val_seed);
+    cJSON_AddNumberToObject(o, "probe", (double)t->probe);
     return o;
 }
 
@@ -249,6 +250,16 @@ static int check_old_grid(const char *path, const cJSON *old, const cJSON *now, 
             free(b);
             return -1;
         }
+    }
+    /* done cells keep the targets their final.json was written with */
+    const cJSON *otg = cJSON_GetObjectItemCaseSensitive(old, "targets"), *ntg = cJSON_GetObjectItemCaseSensitive(now, "targets");
+    if (!otg || !cJSON_Compare(otg, ntg, 1)) {
+        char *a = cJSON_PrintUnformatted(ntg), *b = otg ? cJSON_PrintUnformatted(otg) : NULL;
+        actlab_errorf(err, errlen, "%s holds another grid: --targets is %s now but was %s there; use another --out", path,
+                      a ? a : "?", b ? b : "missing");
+        free(a);
+        free(b);
+        return -1;
     }
     for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
         const char *m = missing_item(old, now, dims[d].key, dims[d].sub);
@@ -341,6 +352,7 @@ static int run_cell(const actlab_compare_config *c, const cell *k, int i, int n,
     snprintf(path, sizeof path, "%s/last.ckpt", k->dir);
     actlab_train_config t = c->train;
     t.model = k->model_path, t.data = k->data, t.act = k->act, t.seed = k->seed, t.out = k->dir;
+    t.targets = c->targets, t.ntargets = c->ntargets;
     t.relu_gain = 1; /* the same seed, the same initial weights for every function: paired runs */
     t.resume = exists(path);
     t.progress = 0;
