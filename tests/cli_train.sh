@@ -51,6 +51,65 @@ check "test --json matches the final record" python3 -c '
 import json,sys; t=json.load(open(sys.argv[1])); f=json.load(open(sys.argv[2]))
 assert all(t[k]==f[k] for k in ("test_acc","test_top5","classes","test_class_count","test_class_correct","test_class_acc","confusion")), t' "$tmp/a.json" "$tmp/a/final.json"
 
+# measurements in every record: probe (dead units, mean, std, negative share), gradient norms, times
+check "measurement records" python3 -c '
+import json,sys; d=sys.argv[1]
+m=[json.loads(l) for l in open(d+"/metrics.jsonl")]
+for r in m:
+    p=r["probe"]; assert p["images"]==1024 and [l["layer"] for l in p["layers"]]==[1,4,7,9], p
+    for k,l in enumerate(p["layers"]):
+        assert l["act_index"]==k and l["function"]=="erelu" and l["units"]>0 and "params" not in l, l
+        assert all(0 <= l[f] <= 1 for f in ("dead","near_dead","negative")) and l["dead"] <= l["near_dead"], l
+        assert l["std"] > 0 and abs(l["mean"]) < 10, l
+    assert [l["units"] for l in p["layers"]]==[6,16,120,84]
+    g=r["grad_norm"]; assert [x["layer"] for x in g]==[0,3,6,8,10] and g[0]["type"]=="conv", g
+    assert all(x["weight"] > 0 and x["bias"] > 0 for x in g), g
+    t=r["time"]; assert t["step_ms"] > 0 and 0 < t["act_share"] < 1 and len(t["layers"])==11, t
+    assert all(x["fwd_ms"] >= 0 and x["bwd_ms"] >= 0 for x in t["layers"]) and t["layers"][1]["type"]=="activation"
+    assert sum(x["fwd_ms"]+x["bwd_ms"] for x in t["layers"]) <= t["step_ms"]*1.01, "layers within the step"
+assert 0 < m[0]["elapsed_seconds"] < m[1]["elapsed_seconds"] and abs(m[1]["elapsed_seconds"]-m[0]["epoch_seconds"]-m[1]["epoch_seconds"]) < 1e-9
+assert "targets" not in json.load(open(d+"/final.json"))' "$tmp/a"
+$A train $run --act erelu --probe 0 --targets 0.5,0.99,0.5 --out "$tmp/np" >/dev/null 2>&1
+check "--probe 0: no probe, the same weights" cmp -s "$tmp/a/last.ckpt" "$tmp/np/last.ckpt"
+check "--probe 0 leaves the probe out; --targets in final.json" python3 -c '
+import json,sys; d=sys.argv[1]
+m=[json.loads(l) for l in open(d+"/metrics.jsonl")]; assert all("probe" not in r and "grad_norm" in r and "time" in r for r in m)
+t=json.load(open(d+"/final.json"))["targets"]; assert set(t)=={"0.5","0.99"} and t["0.99"] is None, t
+e=next(r for r in m if r["test_acc"] >= 0.5)
+assert t["0.5"]=={"epoch": e["epoch"], "seconds": e["elapsed_seconds"]}, (t, e)' "$tmp/np"
+$A train $run --act prelu --act-per-channel --probe 100 --epochs 1 --subset 640 --out "$tmp/pp" >/dev/null 2>&1
+check "learnable parameters per channel in the probe" python3 -c '
+import json,sys; r=json.loads(open(sys.argv[1]).readline()); p=r["probe"]; assert p["images"]==100
+for l in p["layers"]:
+    a=l["params"]["a"]; assert a["min"] <= a["mean"] <= a["max"] and a["std"] >= 0 and "value" not in a, a
+assert all("act" in x for x in r["grad_norm"] if x["type"]=="activation")' "$tmp/pp/metrics.jsonl"
+$A train $run --act prelu --probe 100 --epochs 1 --subset 640 --out "$tmp/pl" >/dev/null 2>&1
+check "a learnable parameter per layer: its value" python3 -c '
+import json,sys; r=json.loads(open(sys.argv[1]).readline())
+for l in r["probe"]["layers"]:
+    a=l["params"]["a"]; assert a["value"]==a["mean"]==a["min"]==a["max"] and a["std"]==0, a' "$tmp/pl/metrics.jsonl"
+for bad in "--probe -1" "--probe x" "--targets 1.5" "--targets 0.8,,x" "--targets 0"; do
+  err=$($A train $run $bad --out "$tmp/x" 2>&1); rc=$?
+  check "bad value '$bad' exits 2 naming the flag" test $rc -eq 2 -a -n "$(grep -- "${bad%% *} expects" <<<"$err")"
+done
+err=$($A train --model autoencoder --subset 200 --test-subset 100 --epochs 1 --threads 1 --targets 0.5 --out "$tmp/x" 2>&1); rc=$?
+check "--targets with an autoencoder is refused" test $rc -ne 0 -a -n "$(grep -- '--targets: an autoencoder' <<<"$err")"
+
+# actlab profile: the per-layer table of a training step
+out=$($A profile --model lenet --data fashion-mnist --act erelu --batch 32 --threads 1 --steps 3 --warmup 1); rc=$?
+check "profile exits 0" test $rc -eq 0
+check "profile prints a row per layer" test "$(grep -cE '^[0-9]+ +(conv|activation|maxpool|dense) ' <<<"$out")" -eq 11
+check "profile prints the activation share" grep -qE '^activation layers: .* ms per step, [0-9.]+% of the step' <<<"$out"
+$A profile --model lenet --batch 16 --threads 1 --steps 2 --json >"$tmp/prof.json"; rc=$?
+check "profile --json" python3 -c '
+import json,sys; p=json.load(open(sys.argv[1])); assert p["batch"]==16 and p["steps"]==2 and 0 < p["act_share"] < 1, p
+l=p["layers"]; assert len(l)==11 and all(x["fwd_ms"] > 0 and x["share"] > 0 for x in l)
+assert l[0]["type"]=="conv" and l[0]["fwd_gflops"] > 0 and l[0]["bwd_gflops"] > 0 and "bwd_gflops" not in l[1]' "$tmp/prof.json"
+err=$($A profile --steps 0 2>&1); rc=$?
+check "profile --steps 0 exits 2" test $rc -eq 2 -a -n "$(grep -- '--steps expects' <<<"$err")"
+err=$($A profile --model nosuch 2>&1); rc=$?
+check "profile with an unknown model fails clearly" test $rc -ne 0 -a -n "$(grep "no model 'nosuch'" <<<"$err")"
+
 # same seed and threads: bit-identical; a killed run resumed: bit-identical too
 $A train $run --act erelu --out "$tmp/b" >/dev/null 2>&1
 check "same seed, same weights" cmp -s "$tmp/a/last.ckpt" "$tmp/b/last.ckpt"
