@@ -14,6 +14,7 @@ int cmd_model(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 
 /* Print "actlab CMD: message" to stderr; returns 2 (bad usage/input) for `return cli_fail(...)`. */

@@ -22,6 +22,7 @@ static const struct command {
     {"train", cmd_train, "train a model with an activation function; records and checkpoints in a run folder"},
     {"test", cmd_test, "evaluate a checkpoint on a data set's test split"},
     {"compare", cmd_compare, "train functions x models x data sets x seeds (paired by seed) and report with statistics"},
+    {"report", cmd_report, "rebuild report.md and report.html from compare directories (merged) and print the table"},
     {"model", cmd_model, "show a model's layers, shapes, parameters and FLOPs"},
     {"profile", cmd_profile, "time each layer's forward and backward over training steps (like caffe time)"},
 };

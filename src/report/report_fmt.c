@@ -73,14 +73,14 @@ void rp_col_header(const rp_set *set, const rp_group *g, int c, char *buf, size_
     case RP_COL_SHARE: snprintf(buf, len, "act. time %%"); break;
     case RP_COL_DEAD: snprintf(buf, len, "dead %%"); break;
     case RP_COL_DIFF: snprintf(buf, len, "Δ acc vs %s (pp)", set->baseline); break;
-    case RP_COL_PW: snprintf(buf, len, "Wilcoxon p (Holm)"); break;
-    case RP_COL_PT: snprintf(buf, len, "t-test p (Holm)"); break;
+    case RP_COL_PW: snprintf(buf, len, "Wilcoxon p Holm (raw)"); break;
+    case RP_COL_PT: snprintf(buf, len, "t-test p Holm (raw)"); break;
     case RP_COL_WTL: snprintf(buf, len, "win/tie/loss"); break;
     default:
         if (c >= RP_COL_TARGET0 && c - RP_COL_TARGET0 < g->ntargets) {
             double v = g->target_value[c - RP_COL_TARGET0];
-            if (v <= 1) snprintf(buf, len, "epochs to %g %%", 100 * v);
-            else snprintf(buf, len, "epochs to %s", g->target_key[c - RP_COL_TARGET0]);
+            if (v <= 1) snprintf(buf, len, "epochs to %g %% (k/n)", 100 * v);
+            else snprintf(buf, len, "epochs to %s (k/n)", g->target_key[c - RP_COL_TARGET0]);
         } else snprintf(buf, len, "?");
     }
 }
@@ -134,7 +134,7 @@ void rp_col_cell(const rp_set *set, const rp_group *g, const rp_row *r, int c, c
         if (!r->has_test) { snprintf(buf, len, DASH); break; }
         fmt_p(a, sizeof a, c == RP_COL_PW ? r->p_w_holm : r->p_t_holm);
         fmt_p(b, sizeof b, c == RP_COL_PW ? r->p_w : r->p_t);
-        snprintf(buf, len, "%s (raw %s)", a, b);
+        snprintf(buf, len, "%s (%s)", a, b);
         break;
     case RP_COL_WTL:
         if (!r->has_test) snprintf(buf, len, DASH);
@@ -144,7 +144,7 @@ void rp_col_cell(const rp_set *set, const rp_group *g, const rp_row *r, int c, c
         if (c >= RP_COL_TARGET0 && c - RP_COL_TARGET0 < g->ntargets) {
             int t = c - RP_COL_TARGET0;
             fmt_num(a, sizeof a, "%.1f", r->target_epochs[t]);
-            snprintf(buf, len, "%s (%d/%d reached)", a, r->target_reached[t], r->target_n[t]);
+            snprintf(buf, len, "%s (%d/%d)", a, r->target_reached[t], r->target_n[t]);
         } else snprintf(buf, len, "?");
     }
     (void)set;

@@ -14,7 +14,7 @@
 #include "report/svg_plot.h"
 
 static const char *const css =
-    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1180px;color:#222;"
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;max-width:1500px;color:#222;"
     "line-height:1.45;padding:0 16px}\n"
     "h1{font-size:26px;margin-bottom:4px}h2{font-size:21px;margin-top:36px;border-bottom:2px solid #ddd;"
     "padding-bottom:4px}h3{font-size:17px;margin-top:26px}\n"
@@ -26,11 +26,11 @@ static const char *const css =
     ".sig{font-weight:bold}\n"
     "figure{margin:18px 0 28px}figcaption{font-size:13px;color:#555;max-width:1000px;margin-top:4px}\n"
     "svg{max-width:100%;height:auto}pre{background:#f6f6f6;padding:10px;font-size:12px;overflow-x:auto}\n"
-    ".note{font-size:14px;color:#444}\n";
+    ".note{font-size:14px;color:#444}.wrap{overflow-x:auto;max-width:100%}\n";
 
 static void table_html(rp_buf *b, const rp_set *set, const rp_group *g) {
     char cell[512];
-    rp_puts(b, "<table>\n<thead><tr>");
+    rp_puts(b, "<div class=\"wrap\"><table>\n<thead><tr>");
     for (int c = 0; c < RP_COL_END; c++)
         if (rp_col_shown(g, c)) {
             rp_col_header(set, g, c, cell, sizeof cell);
@@ -58,7 +58,7 @@ static void table_html(rp_buf *b, const rp_set *set, const rp_group *g) {
         }
         rp_puts(b, "</tr>\n");
     }
-    rp_puts(b, "</tbody></table>\n");
+    rp_puts(b, "</tbody></table></div>\n");
 }
 
 static void failed_html(rp_buf *b, const rp_set *set) {

@@ -176,8 +176,13 @@ static int layer_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *
         int nl = over_layers(s->cells, n, f, s->x, s->m, s->cap);
         if (!nl) continue;
         actlab_plot_style st = act_style(g->rows[i].act_index, 0);
-        actlab_plot_add_series(p, panel, g->rows[i].act, s->x, s->m, nl, &st);
-        for (int l = 0; l < nl; l++) actlab_plot_add_marker(p, panel, g->rows[i].act, s->x[l], s->m[l], ACTLAB_PLOT_DOT);
+        /* Parameters differ between functions (PReLU's a, Swish's beta): name them in the legend. */
+        char label[600];
+        const char *pname = f == f_param && n ? s->cells[0]->param_name : NULL;
+        snprintf(label, sizeof label, "%s%s%s", g->rows[i].act, pname ? ": " : "", pname ? pname : "");
+        actlab_plot_add_series(p, panel, label, s->x, s->m, nl, &st);
+        /* A lone point needs a dot to be seen; on lines, dots of equal values pile up into rings. */
+        if (nl == 1) actlab_plot_add_marker(p, panel, label, s->x[0], s->m[0], ACTLAB_PLOT_DOT);
         if (nl > nlmax) nlmax = nl;
         drawn++;
     }
@@ -338,6 +343,8 @@ static int sample_fn(const actlab_act_cfg *cfg, int deriv, double lo, double hi,
             if (jump) x[m] = k, y[m++] = NAN;
             x[m] = k + h, y[m++] = r;
         }
+        /* A grid point on a kink would undo the break with the value at the kink. */
+        if (kj > 0 && fabs(v - kinks[kj - 1]) <= 2e-9 * fmax(1, fabs(kinks[kj - 1]))) continue;
         x[m] = v;
         y[m++] = deriv ? actlab_act_ref_df(cfg, v) : actlab_act_ref_f(cfg, v);
     }

@@ -187,7 +187,9 @@ static int read_epoch(const cJSON *m, rp_epoch *e, rp_cell *c) {
         char buf[32];
         if (!name) {
             double li = num(L, "layer");
-            snprintf(buf, sizeof buf, "%d", isfinite(li) ? (int)li : i + 1);
+            /* A net layer index: say so, it is what `actlab model show` numbers. */
+            if (isfinite(li)) snprintf(buf, sizeof buf, "net layer %d", (int)li);
+            else snprintf(buf, sizeof buf, "%d", i + 1);
             name = buf;
         }
         if (!(c->layer[i] = xstrdup(name))) return -1;
