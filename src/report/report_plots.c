@@ -40,6 +40,25 @@ static actlab_plot_style act_style(int index, int band) {
     return st;
 }
 
+/* A width whose x ticks fall on whole numbers for an axis spanning `span` epochs or layers:
+ * svg_plot aims at a tick per 80 px, so a short run on a wide plot gets ticks at 0.5 steps. */
+static int width_for(double span) {
+    if (!(span >= 1) || span >= 6) return PLOT_W;
+    int w = (int)(80 * (2 * span - 1)) + 120; /* the y labels and the legend take more than 120 px */
+    return w < 560 ? 560 : w > PLOT_W ? PLOT_W : w;
+}
+
+/* The largest epoch count over a group's rows (for width_for). */
+static int max_epochs(const rp_set *set, const rp_group *g, const rp_cell **cells) {
+    int ne = 0;
+    for (int i = 0; i < g->nrows; i++) {
+        int n = rp_cells_of(set, g->data, g->model, g->rows[i].act, cells, MAX_CELLS);
+        for (int k = 0; k < n; k++)
+            if (cells[k]->nep > ne) ne = cells[k]->nep;
+    }
+    return ne;
+}
+
 /* Append the plot's SVG without the XML declaration and namespace, which inline SVG in HTML does not need. */
 static int emit(rp_buf *b, actlab_plot *p, const char *caption, char *err, size_t errlen) {
     char *svg = actlab_plot_svg(p, err, errlen);
@@ -141,7 +160,7 @@ typedef struct scratch {
 /* A per-epoch plot: one line per activation (mean over seeds), band edges at min and max. */
 static int epoch_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *s, const char *id, const char *title,
                       const char *ylabel, epoch_field f, int band, const char *caption, char *err, size_t errlen) {
-    actlab_plot *p = actlab_plot_new(PLOT_W, 380, title);
+    actlab_plot *p = actlab_plot_new(width_for(max_epochs(set, g, s->cells) - 1), 380, title);
     if (!p) return -1;
     actlab_plot_set_id(p, id);
     actlab_plot_set_xlabel(p, "epoch");
@@ -166,7 +185,13 @@ static int epoch_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *
 /* A per-layer plot (last epoch): dots joined by lines, one per activation. */
 static int layer_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *s, const char *id, const char *title,
                       const char *ylabel, epoch_field f, const char *caption, char *err, size_t errlen) {
-    actlab_plot *p = actlab_plot_new(PLOT_W, 340, title);
+    int nlayers = 0;
+    for (int i = 0; i < g->nrows; i++) {
+        int n = rp_cells_of(set, g->data, g->model, g->rows[i].act, s->cells, MAX_CELLS);
+        for (int k = 0; k < n; k++)
+            if (s->cells[k]->nlayers > nlayers) nlayers = s->cells[k]->nlayers;
+    }
+    actlab_plot *p = actlab_plot_new(width_for(nlayers), 340, title);
     if (!p) return -1;
     actlab_plot_set_id(p, id);
     actlab_plot_set_xlabel(p, "activation layer (1 = nearest the input)");
@@ -219,7 +244,8 @@ static int mean_act_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratc
     if (!nl) return 0;
     /* Up to MAX_LAYER_PANELS layers, spread from the first to the last. */
     int shown = nl < MAX_LAYER_PANELS ? nl : MAX_LAYER_PANELS;
-    actlab_plot *p = actlab_plot_new(PLOT_W, 150 + 170 * shown, "Mean activation per layer over epochs");
+    actlab_plot *p = actlab_plot_new(width_for(max_epochs(set, g, s->cells) - 1), 150 + 170 * shown,
+                                     "Mean activation per layer over epochs");
     if (!p) return -1;
     char id[64], t[96];
     snprintf(id, sizeof id, "g%d-meanact", gi);
@@ -253,7 +279,7 @@ static int time_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *s
     int share = 0, secs = 0;
     for (int i = 0; i < g->nrows; i++) share |= isfinite(g->rows[i].act_share), secs |= isfinite(g->rows[i].epoch_s);
     if (!secs) return 0;
-    actlab_plot *p = actlab_plot_new(PLOT_W, share ? 560 : 360, "Time per epoch");
+    actlab_plot *p = actlab_plot_new(width_for(max_epochs(set, g, s->cells) - 1), share ? 560 : 360, "Time per epoch");
     if (!p) return -1;
     char id[64];
     snprintf(id, sizeof id, "g%d-time", gi);
