@@ -124,8 +124,9 @@ if [ -z "$CHROME" ]; then
     echo "skip: chromium not installed (scripts/install-deps installs it): HTML not rendered"
 else
     flags=(--headless --no-sandbox --disable-gpu --no-first-run --disable-extensions --hide-scrollbars)
-    dom=$(timeout 45 "$CHROME" "${flags[@]}" --dump-dom "file://$T/out/report.html" 2>/dev/null)
+    dom=$(timeout 45 "$CHROME" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "file://$T/out/report.html" 2>"$T/chrome.log")
     echo "$dom" | grep -q "<table" && echo "$dom" | grep -q "<svg" && ok "chromium: tables and plots in the DOM" || bad "chromium DOM"
+    grep -q "CONSOLE" "$T/chrome.log" && bad "chromium console messages: $(grep CONSOLE "$T/chrome.log" | head -3)" || ok "chromium: no console messages"
     timeout 45 "$CHROME" "${flags[@]}" --screenshot="$T/shot.png" --window-size=1200,3000 "file://$T/out/report.html" >/dev/null 2>&1
     python3 - "$T/shot.png" <<'EOF' && ok "chromium: screenshot rendered, not blank" || bad "chromium screenshot"
 import sys, struct, zlib

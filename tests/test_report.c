@@ -233,6 +233,21 @@ static void test_merge(const char *a, const char *b, const char *c) {
     snprintf(path, sizeof path, "%s/report.html", out);
     CHECK(access(path, F_OK) != 0, "nothing written on error");
 
+    /* The same function spelled another way in another directory joins its row. */
+    char d[300];
+    snprintf(d, sizeof d, "%s/d", root);
+    make_cell(d, &(cell_spec){"leaky_relu", "leaky_relu", 9, 0.8, 0, 0, 1, "done", NULL});
+    const char *spelt[] = {a, d};
+    CHECK(rp_read(&set, spelt, 2, NULL, err, sizeof err) == 0, "merge spellings: %s", err);
+    set.conf = 0.95;
+    CHECK(set.nacts == 3, "leaky_relu = leaky_relu:a=0.01: %d acts", set.nacts);
+    if (rp_groups(&set, &g, &ng, err, sizeof err) == 0 && ng == 1) {
+        lk = row_of(g, "leaky_relu:a=0.01");
+        CHECK(lk && lk->n_done == 5 && lk->npairs == 4, "leaky row has 5 seeds, 4 paired");
+        rp_groups_free(g, ng);
+    } else CHECK(0, "groups: %s", err);
+    rp_set_free(&set);
+
     const char *none[] = {root};
     CHECK(rp_read(&set, none, 1, NULL, err, sizeof err) == -1 && strstr(err, "cells"), "not a compare dir: %s", err);
 }

@@ -299,7 +299,11 @@ static int read_cell(rp_set *set, const char *src, const cJSON *compare, const c
     c.data = xstrdup(data);
     c.model = xstrdup(model);
     c.act_slug = xstrdup(act);
-    c.act = xstrdup(spec_of(compare, act, config));
+    /* One function spelled two ways in two directories (leaky_relu, leaky_relu:a=0.01) is one row. */
+    const char *spec = spec_of(compare, act, config);
+    for (int i = 0; i < set->nacts; i++)
+        if (rp_same_act(set->acts[i], spec)) { spec = set->acts[i]; break; }
+    c.act = xstrdup(spec);
     c.dir = xstrdup(dir);
     c.src = xstrdup(src);
     if (!c.data || !c.model || !c.act_slug || !c.act || !c.dir || !c.src) goto oom;
