@@ -183,7 +183,7 @@ int cmd_profile(int argc, char **argv) {
     } else {
         printf("%s with %s on %s: batch %d, %d threads, %d steps after %d warm-up\n", model_path, spec, data, batch,
                omp_get_max_threads(), steps, warmup);
-        printf("%-3s %-11s %-34s %12s %10s %10s %7s %9s %9s\n", "#", "layer", "details", "output", "fwd ms", "bwd ms",
+        printf("%-3s %-13s %-34s %12s %10s %10s %7s %9s %9s\n", "#", "layer", "details", "output", "fwd ms", "bwd ms",
                "share", "fwd GF/s", "bwd GF/s");
     }
     for (int i = 0; i < L; i++) {
@@ -217,7 +217,7 @@ int cmd_profile(int argc, char **argv) {
         }
         if (isnan(gb)) snprintf(bwd_rate, sizeof bwd_rate, "-");
         else snprintf(bwd_rate, sizeof bwd_rate, "%.2f", gb);
-        printf("%-3d %-11s %-34.34s %12s %10.3f %10.3f %6.1f%% %9.2f %9s\n", i, li.type, li.detail, shape, fms, bms,
+        printf("%-3d %-13s %-34.34s %12s %10.3f %10.3f %6.1f%% %9.2f %9s\n", i, li.type, li.detail, shape, fms, bms,
                100 * (fms + bms) / step_ms, gf, bwd_rate);
     }
     if (root) {
