@@ -6,13 +6,15 @@
  *     OUT/config.json    every setting used, defaults included, version, threads
  *     OUT/metrics.jsonl  one record per epoch (train/test loss and accuracy, lr, time, images/s;
  *                        test_top5 when there are more than 5 classes; val_loss, val_acc,
- *                        val_top5 with a validation split)
+ *                        val_top5 with a validation split; elapsed_seconds; the measurements
+ *                        "time", "grad_norm" and "probe", described in README.md)
  *     OUT/final.json     written when the last epoch ends (before its checkpoint): the final
  *                        test (and val) metrics and, for a classifier, the test split by class:
  *                        "classes" (names, or label numbers when the data set has none),
  *                        "test_class_count", "test_class_correct", "test_class_acc" (null for
  *                        a class without images) and "confusion" (counts, row = true class,
- *                        column = predicted; each row sums to that class's count). A separate
+ *                        column = predicted; each row sums to that class's count), and
+ *                        "targets" with accuracy targets. A separate
  *                        file, so that metrics.jsonl stays one record per epoch.
  *     OUT/last.ckpt      the state after the last finished epoch (resume point)
  *
