@@ -222,6 +222,7 @@ int actlab_act_parse(const char *spec, actlab_act_cfg *out, char *err, size_t er
 }
 
 const char *actlab_format_float(char *buf, size_t len, float v) {
+    if (!buf || !len) return buf; /* (also keeps GCC's -Wformat-truncation quiet under the sanitizers) */
     for (int digits = 6; digits <= 9; digits++) {
         snprintf(buf, len, "%.*g", digits, (double)v);
         if (isnan(v) || strtof(buf, NULL) == v) break;
