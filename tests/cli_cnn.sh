@@ -63,17 +63,19 @@ if [ -f "$data/fer2013/fer2013-jpeg.tar.gz" ]; then
   mkdir -p "$tmp/fer"
   tar -xzf "$data/fer2013/fer2013-jpeg.tar.gz" -C "$tmp/fer" --wildcards 'fer2013-jpeg/train/*/Training_1*' \
     'fer2013-jpeg/test/*'
-  $A train --model "$q" --data "fer2013:$tmp/fer/fer2013-jpeg" --epochs 3 --lr 0.05 --seed 3 \
+  # resized to 32x32 (the option of image folders) to keep the test short
+  $A train --model "$q" --data "fer2013:$tmp/fer/fer2013-jpeg,size=32" --epochs 3 --lr 0.02 --seed 3 \
     --threads 2 --out "$tmp/fer1" >"$tmp/fer.out" 2>"$tmp/fer.err"; rc=$?
   check "resnet18-quarter on FER2013 exits 0 ($(tail -1 "$tmp/fer.err"))" test $rc -eq 0
-  # chance: 1/7 by guessing, 25 % by always answering the largest class (happy)
-  check "FER2013: loss falls, accuracy above chance" python3 -c '
+  # chance: 1/7 by guessing, 24.5 % by always answering the largest class (happy)
+  check "FER2013: losses fall, accuracy above the largest class's share" python3 -c '
 import json,sys; m=[json.loads(l) for l in open(sys.argv[1]+"/metrics.jsonl")]
 f=json.load(open(sys.argv[1]+"/final.json")); share=max(f["test_class_count"])/sum(f["test_class_count"])
-assert share < 0.26, share
+assert share < 0.25, share
 assert m[-1]["train_loss"] < m[0]["train_loss"] - 0.1, m
+assert m[-1]["test_loss"] < m[0]["test_loss"], m
 assert m[-1]["train_acc"] > share + 0.05, (m[-1]["train_acc"], share)
-assert m[-1]["test_acc"] > 1/7 + 0.05, m[-1]["test_acc"]' "$tmp/fer1"
+assert m[-1]["test_acc"] > share + 0.02, (m[-1]["test_acc"], share)' "$tmp/fer1"
   check "FER2013: the decoded images were cached" test -n "$(ls "$tmp/cache" 2>/dev/null)"
 else
   bad "no FER2013 archive in $data/fer2013"
