@@ -472,8 +472,42 @@ static void test_constant_and_markers_outside(void) {
     actlab_plot_free(p);
 }
 
+/* A band: one filled path under the lines, no legend entry, its edges in the y range,
+ * a point with a NaN edge left out, huge values held near the panel. */
+static void test_band(void) {
+    actlab_plot *p = actlab_plot_new(400, 300, "band");
+    int panel = actlab_plot_add_panel(p, NULL, "acc");
+    double x[4] = {1, 2, 3, 4}, m[4] = {1, 2, 3, 4}, lo[4] = {0, 1, NAN, 3}, hi[4] = {2, 3, 4, 1e300};
+    actlab_plot_style st = ACTLAB_PLOT_STYLE_DEFAULT;
+    st.rgb = "#336699";
+    CHECK(actlab_plot_add_band(p, panel, x, lo, hi, 4, &st) == 0, "add band: %s", actlab_plot_error(p));
+    CHECK(actlab_plot_add_series(p, panel, "mean", x, m, 4, &st) == 0, "add series");
+    actlab_plot *q = actlab_plot_new(400, 300, "bad band");
+    int qp = actlab_plot_add_panel(q, NULL, "acc");
+    CHECK(actlab_plot_add_band(q, qp, x, lo, NULL, 4, &st) != 0, "a band without its upper edge is refused");
+    actlab_plot_free(q);
+    char *svg = render(p);
+    if (svg) {
+        const char *band = strstr(svg, "fill-opacity=\"0.18\""), *line = strstr(svg, "<title>mean</title>");
+        CHECK(band && count_of(svg, "fill-opacity=\"0.18\"") == 1, "one filled band");
+        CHECK(band && line && band < line, "the band is drawn before (under) the line");
+        CHECK(band && !strncmp(band + strlen("fill-opacity=\"0.18\""), " stroke=\"none\"/>", 16),
+              "the band has no stroke and no title");
+        CHECK(count_of(svg, "<title>mean</title>") == 1, "the line keeps its title");
+        /* 3 of 4 points have both edges: 3 forward + 3 back */
+        const char *d = band ? band : svg;
+        while (d > svg && strncmp(d, "<path d=\"", 9)) d--;
+        int pts = 0;
+        for (const char *c = d + 9; *c && *c != '"'; c++) pts += *c == 'M' || *c == 'L';
+        CHECK(pts == 6, "band path with %d points, expected 6 (NaN edge left out)", pts);
+    }
+    free(svg);
+    actlab_plot_free(p);
+}
+
 int main(void) {
     test_ticks();
+    test_band();
     test_format();
     test_nan_breaks_line();
     test_clipping();

@@ -20,23 +20,13 @@
 #define MAX_LAYER_PANELS 6 /* mean activation: more layers would make a very tall figure */
 #define PLOT_W 1000
 
-/* The activation's colour, and a faint version of it for the band edges. */
-static actlab_plot_style act_style(int index, int band) {
-    static char rgba[ACTLAB_PLOT_PALETTE_SIZE * 2][40];
+/* The activation's colour (its band is filled with the same colour, faintly). */
+static actlab_plot_style act_style(int index) {
     actlab_plot_style st = ACTLAB_PLOT_STYLE_DEFAULT;
     const char *hex = actlab_plot_palette(index);
     st.rgb = hex;
     st.dashed = index >= ACTLAB_PLOT_PALETTE_SIZE; /* past ten activations, colours repeat: dash them */
     st.width = 2.2;
-    if (band) {
-        unsigned r = 0, g = 0, b = 0;
-        sscanf(hex, "#%02x%02x%02x", &r, &g, &b);
-        char *s = rgba[index % (ACTLAB_PLOT_PALETTE_SIZE * 2)];
-        snprintf(s, sizeof rgba[0], "rgba(%u,%u,%u,0.45)", r, g, b);
-        st.rgb = s;
-        st.width = 1.0;
-        st.dashed = 1;
-    }
     return st;
 }
 
@@ -157,7 +147,7 @@ typedef struct scratch {
     int cap;
 } scratch;
 
-/* A per-epoch plot: one line per activation (mean over seeds), band edges at min and max. */
+/* A per-epoch plot: one line per activation (mean over seeds), a shaded band from min to max. */
 static int epoch_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *s, const char *id, const char *title,
                       const char *ylabel, epoch_field f, int band, const char *caption, char *err, size_t errlen) {
     actlab_plot *p = actlab_plot_new(width_for(max_epochs(set, g, s->cells) - 1), 380, title);
@@ -169,11 +159,8 @@ static int epoch_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *
         int n = row_cells(set, g, &g->rows[i], s->cells);
         int ne = over_epochs(s->cells, n, f, 0, s->x, s->m, s->lo, s->hi, s->cap);
         if (!ne) continue;
-        actlab_plot_style st = act_style(g->rows[i].act_index, 0), bs = act_style(g->rows[i].act_index, 1);
-        if (band && n > 1) {
-            actlab_plot_add_series(p, panel, NULL, s->x, s->lo, ne, &bs);
-            actlab_plot_add_series(p, panel, NULL, s->x, s->hi, ne, &bs);
-        }
+        actlab_plot_style st = act_style(g->rows[i].act_index);
+        if (band && n > 1) actlab_plot_add_band(p, panel, s->x, s->lo, s->hi, ne, &st);
         actlab_plot_add_series(p, panel, g->rows[i].act, s->x, s->m, ne, &st);
         if (ne == 1) actlab_plot_add_marker(p, panel, g->rows[i].act, s->x[0], s->m[0], ACTLAB_PLOT_DOT);
         drawn++;
@@ -200,7 +187,7 @@ static int layer_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *
         int n = row_cells(set, g, &g->rows[i], s->cells);
         int nl = over_layers(s->cells, n, f, s->x, s->m, s->cap);
         if (!nl) continue;
-        actlab_plot_style st = act_style(g->rows[i].act_index, 0);
+        actlab_plot_style st = act_style(g->rows[i].act_index);
         /* Parameters differ between functions (PReLU's a, Swish's beta): name them in the legend. */
         char label[600];
         const char *pname = f == f_param && n ? s->cells[0]->param_name : NULL;
@@ -260,7 +247,7 @@ static int mean_act_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratc
             int n = row_cells(set, g, &g->rows[i], s->cells);
             int ne = over_epochs(s->cells, n, f_mean, l, s->x, s->m, s->lo, s->hi, s->cap);
             if (!ne) continue;
-            actlab_plot_style st = act_style(g->rows[i].act_index, 0);
+            actlab_plot_style st = act_style(g->rows[i].act_index);
             actlab_plot_add_series(p, panel, g->rows[i].act, s->x, s->m, ne, &st);
             drawn++;
         }
@@ -289,7 +276,7 @@ static int time_plot(rp_buf *b, const rp_set *set, const rp_group *g, scratch *s
     int bottom = share ? actlab_plot_add_panel(p, "activation layers' share of a training step", "share (%)") : -1;
     for (int i = 0; i < g->nrows; i++) {
         int n = row_cells(set, g, &g->rows[i], s->cells);
-        actlab_plot_style st = act_style(g->rows[i].act_index, 0);
+        actlab_plot_style st = act_style(g->rows[i].act_index);
         int ne = over_epochs(s->cells, n, f_seconds, 0, s->x, s->m, s->lo, s->hi, s->cap);
         if (ne) actlab_plot_add_series(p, top, g->rows[i].act, s->x, s->m, ne, &st);
         if (ne == 1) actlab_plot_add_marker(p, top, g->rows[i].act, s->x[0], s->m[0], ACTLAB_PLOT_DOT);
@@ -317,12 +304,12 @@ int rp_group_plots(rp_buf *b, const rp_set *set, const rp_group *g, int gi, char
     if (!s.cells || !s.x || !s.m || !s.lo || !s.hi) goto out;
     snprintf(id, sizeof id, "g%d-acc", gi);
     if (epoch_plot(b, set, g, &s, id, "Test accuracy per epoch", "test accuracy (%)", f_test_acc, 1,
-                   "Test accuracy after each epoch: the line is the mean over seeds, the thin dashed lines of the same "
-                   "colour the lowest and highest seed.", err, errlen))
+                   "Test accuracy after each epoch: the line is the mean over seeds; the shaded band of the same "
+                   "colour spans the lowest to the highest seed.", err, errlen))
         goto out;
     snprintf(id, sizeof id, "g%d-loss", gi);
     if (epoch_plot(b, set, g, &s, id, "Training loss per epoch", "training loss (cross-entropy)", f_train_loss, 1,
-                   "Mean training loss of each epoch: mean over seeds, with the lowest and highest seed dashed.", err,
+                   "Mean training loss of each epoch: mean over seeds, the shaded band from the lowest to the highest seed.", err,
                    errlen))
         goto out;
     layer_legend(set, g, &s, layers, sizeof layers);
@@ -397,7 +384,7 @@ int rp_function_plot(rp_buf *b, const rp_set *set, char *err, size_t errlen) {
             rp_printf(&skipped, "%s%s", skipped.len ? ", " : "", set->acts[a]);
             continue;
         }
-        actlab_plot_style st = act_style(a, 0);
+        actlab_plot_style st = act_style(a);
         int m = sample_fn(&cfg, 0, -4, 4, N, x, y);
         actlab_plot_add_series(p, top, set->acts[a], x, y, m, &st);
         m = sample_fn(&cfg, 1, -4, 4, N, x, y);

@@ -39,6 +39,7 @@ typedef struct series {
     int panel;
     char *label;
     double *x, *y;
+    double *y2; /* a band: filled between y and y2 (no stroke, no legend); NULL for a line */
     int n;
     int color;  /* resolved palette index, or -1 when rgb is set */
     char *rgb;
@@ -316,7 +317,7 @@ void actlab_plot_free(actlab_plot *p) {
     if (!p) return;
     for (int i = 0; i < p->npanels; i++) { free(p->panels[i].title); free(p->panels[i].ylabel); }
     for (int i = 0; i < p->nseries; i++) {
-        free(p->series[i].label); free(p->series[i].x); free(p->series[i].y); free(p->series[i].rgb);
+        free(p->series[i].label); free(p->series[i].x); free(p->series[i].y); free(p->series[i].y2); free(p->series[i].rgb);
     }
     for (int i = 0; i < p->nmarkers; i++) free(p->markers[i].label);
     for (int i = 0; i < p->nlmarkers; i++) free(p->lmarkers[i].text);
@@ -476,6 +477,17 @@ oom:
     return fail(p, "out of memory");
 }
 
+int actlab_plot_add_band(actlab_plot *p, int panel, const double *x, const double *lo, const double *hi, int n,
+                         const actlab_plot_style *style) {
+    if (n > 0 && !hi) return fail(p, "band: bad data (n = %d)", n);
+    if (actlab_plot_add_series(p, panel, NULL, x, lo, n, style)) return -1;
+    series *s = &p->series[p->nseries - 1];
+    s->y2 = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    if (!s->y2) return fail(p, "out of memory");
+    if (n) memcpy(s->y2, hi, sizeof(double) * (size_t)n);
+    return 0;
+}
+
 int actlab_plot_add_marker(actlab_plot *p, int panel, const char *label, double x, double y,
                            actlab_plot_shape shape) {
     if (check_panel(p, panel)) return -1;
@@ -569,12 +581,13 @@ static void y_range(const actlab_plot *p, int pi, double xlo, double xhi, double
     for (int i = 0; i < p->nseries; i++) {
         const series *s = &p->series[i];
         if (s->panel != pi) continue;
-        for (int k = 0; k < s->n; k++) {
-            double x = s->x[k], y = s->y[k];
-            if (!finite2(x, y) || x < xlo || x > xhi || fabs(y) > pn->limit) continue;
-            a = fmin(a, y);
-            b = fmax(b, y);
-        }
+        for (int k = 0; k < s->n; k++)
+            for (int e = 0; e < (s->y2 ? 2 : 1); e++) {
+                double x = s->x[k], y = e ? s->y2[k] : s->y[k];
+                if (!finite2(x, y) || x < xlo || x > xhi || fabs(y) > pn->limit) continue;
+                a = fmin(a, y);
+                b = fmax(b, y);
+            }
     }
     for (int i = 0; i < p->nmarkers; i++) {
         const marker *m = &p->markers[i];
@@ -749,6 +762,29 @@ typedef struct xform {
 
 static double px(const xform *t, double x) { return t->left + (x - t->xlo) / (t->xhi - t->xlo) * t->w; }
 static double py(const xform *t, double y) { return t->top + (t->yhi - y) / (t->yhi - t->ylo) * t->h; }
+
+/* A band: the upper edge forward, the lower edge back, filled at low opacity. Points
+ * where either edge is not finite are left out; values are held within a little of the
+ * panel (the group's clip path cuts the rest), so huge numbers never reach the file. */
+static void band_path(sbuf *b, const series *s, const xform *t) {
+    int first = 1;
+    size_t mark = b->len;
+    sb_printf(b, "<path d=\"");
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 0; j < s->n; j++) {
+            int k = pass ? s->n - 1 - j : j;
+            double x = s->x[k], y = pass ? s->y[k] : s->y2[k];
+            if (!finite2(x, s->y[k]) || !isfinite(s->y2[k])) continue;
+            double X = px(t, x), Y = py(t, y);
+            X = fmin(fmax(X, t->left - 10), t->left + t->w + 10);
+            Y = fmin(fmax(Y, t->top - 10), t->top + t->h + 10);
+            sb_putc(b, first ? 'M' : 'L');
+            sb_num(b, X); sb_putc(b, ' '); sb_num(b, Y);
+            first = 0;
+        }
+    if (first) { b->len = mark; if (b->s) b->s[mark] = 0; return; }
+    sb_printf(b, "Z\" fill=\"%s\" fill-opacity=\"0.18\" stroke=\"none\"/>\n", series_colour(s));
+}
 
 /* The path data of one series: segments broken at non-finite points and
  * where the line leaves the (slightly enlarged) visible box. */
@@ -1042,9 +1078,11 @@ char *actlab_plot_svg(const actlab_plot *p, char *err, size_t errlen) {
 
         /* Data, clipped to the panel. */
         sb_printf(&b, "<g clip-path=\"url(#%s-clip%d)\" fill=\"none\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n", id, pi);
+        for (int i = 0; i < p->nseries; i++) /* bands first, under every line */
+            if (p->series[i].panel == pi && p->series[i].y2) band_path(&b, &p->series[i], &t);
         for (int i = 0; i < p->nseries; i++) {
             const series *s = &p->series[i];
-            if (s->panel != pi) continue;
+            if (s->panel != pi || s->y2) continue;
             size_t mark = b.len;
             sb_printf(&b, "<path d=\"");
             size_t data_start = b.len;

@@ -86,6 +86,10 @@ int actlab_plot_add_series(actlab_plot *p, int panel, const char *label, const d
 /* Add a marker at (x, y) in the colour of the series labelled `label` (or
  * the colour that label will get). Markers with non-finite coordinates or
  * outside the x range are skipped when drawing. */
+/* A filled band between lo[i] and hi[i] (the spread over seeds around a mean line, say),
+ * in the style's colour at low opacity, drawn under every line; no legend entry. */
+int actlab_plot_add_band(actlab_plot *p, int panel, const double *x, const double *lo, const double *hi, int n,
+                         const actlab_plot_style *style);
 int actlab_plot_add_marker(actlab_plot *p, int panel, const char *label, double x, double y,
                            actlab_plot_shape shape);
 /* A legend entry explaining a marker shape (drawn in grey), e.g. "value at a kink". */
