@@ -5,6 +5,7 @@
  * channel), determinism of init, and model-file errors named by line.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "actlab/net.h"
@@ -274,6 +275,10 @@ int main(void) {
     check_relu_gain();
     check_residual_shapes();
     check_backends_agree();
+    /* The finite differences run thousands of forward passes of tiny nets: on one thread,
+     * since a second one only adds waits at OpenMP barriers (which, with other tests
+     * running beside this one on 2 cores, took this test past its timeout). */
+    omp_set_num_threads(1);
     /* smooth functions: with batch norm a weight's step moves every unit, and a ReLU kink
      * crossed by the finite difference would look like a wrong gradient */
     fd_training = 1;
