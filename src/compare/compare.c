@@ -132,20 +132,9 @@ static void model_slug(const char *name, char *out, size_t len) {
 
 /* ---- files ---- */
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) s[fread(s, 1, (size_t)n, f)] = 0;
-    fclose(f);
-    return s;
-}
 
 static cJSON *read_json(const char *path) {
-    char *t = read_text(path);
+    char *t = actlab_read_text(path);
     cJSON *j = t ? cJSON_Parse(t) : NULL;
     free(t);
     return j;

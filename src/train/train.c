@@ -50,17 +50,6 @@ actlab_train_config actlab_train_config_default(void) {
 
 
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) s[fread(s, 1, (size_t)n, f)] = 0;
-    fclose(f);
-    return s;
-}
 
 /* Everything a run needs while it trains. */
 typedef struct run {
@@ -642,7 +631,7 @@ int actlab_train(const actlab_train_config *given, actlab_train_result *result, 
         }
         /* keep the records of the epochs the checkpoint has */
         snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
-        metrics = read_text(path);
+        metrics = actlab_read_text(path);
         char *s = metrics;
         for (int64_t i = 0; s && i < epoch0; i++) s = strchr(s, '\n') ? strchr(s, '\n') + 1 : s + strlen(s);
         if (s) *s = 0;

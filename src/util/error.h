@@ -17,4 +17,8 @@ void actlab_format_double(char *buf, size_t len, double x);
  * reader sees the old file or the new one, never half of one. 0 on success. */
 int actlab_write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen);
 
+/* The whole of a (small, text) file, NUL-terminated, malloc'd; NULL when it is missing or
+ * unreadable. */
+char *actlab_read_text(const char *path);
+
 #endif
