@@ -31,7 +31,8 @@ int cli_parse_range(const char *s, double *lo, double *hi);
 /* Resolve a model name ("lenet") or path to a .cfg file; non-zero with the places tried in `path`. */
 int cli_model_path(const char *name, char *path, size_t len);
 
-/* The flags a recipe file sets ("--lr", "0.001", ...), malloc'd strings; -1 after printing an error. */
-int cli_recipe_args(const char *path, char ***args, int *n);
+/* Runs run(argc, argv) with a --recipe FILE's flags ("--lr", "0.001", ...) put before the
+ * command line's (which win); without --recipe, as given. 2 after printing a recipe error. */
+int cli_with_recipe(const char *cmd, int argc, char **argv, int (*run)(int, char **));
 
 #endif

@@ -107,33 +107,7 @@ static int number(const char *flag, const char *v, double lo, double hi, int int
 static int compare_main(int argc, char **argv);
 
 /* --recipe FILE: its settings go first, the command line's flags after them (and win). */
-int cmd_compare(int argc, char **argv) {
-    const char *recipe = NULL;
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--recipe")) recipe = argv[i + 1];
-    if (!recipe) {
-        if (argc > 1 && !strcmp(argv[argc - 1], "--recipe")) return cli_fail("compare", "--recipe needs a file");
-        return compare_main(argc, argv);
-    }
-    char **rargs;
-    int rn;
-    if (cli_recipe_args(recipe, &rargs, &rn)) return 2;
-    char **all = malloc(sizeof *all * (size_t)(argc + rn + 1));
-    if (!all) return cli_fail("compare", "out of memory");
-    int n = 0;
-    all[n++] = argv[0];
-    for (int i = 0; i < rn; i++) all[n++] = rargs[i];
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--recipe")) { i++; continue; }
-        all[n++] = argv[i];
-    }
-    all[n] = NULL;
-    int rc = compare_main(n, all);
-    for (int i = 0; i < rn; i++) free(rargs[i]);
-    free(rargs);
-    free(all);
-    return rc;
-}
+int cmd_compare(int argc, char **argv) { return cli_with_recipe("compare", argc, argv, compare_main); }
 
 static int compare_main(int argc, char **argv) {
     actlab_compare_config c;
