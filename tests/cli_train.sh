@@ -69,6 +69,8 @@ for r in m:
     assert sum(x["fwd_ms"]+x["bwd_ms"] for x in t["layers"]) <= t["step_ms"]*1.01, "layers within the step"
 assert 0 < m[0]["elapsed_seconds"] < m[1]["elapsed_seconds"] and abs(m[1]["elapsed_seconds"]-m[0]["epoch_seconds"]-m[1]["epoch_seconds"]) < 1e-9
 assert "targets" not in json.load(open(d+"/final.json"))' "$tmp/a"
+$A train $run --act erelu --unfused --out "$tmp/uf" >/dev/null 2>&1
+check "--unfused (no layer in place): the same weights" cmp -s "$tmp/a/last.ckpt" "$tmp/uf/last.ckpt"
 $A train $run --act erelu --probe 0 --targets 0.5,0.99,0.5 --out "$tmp/np" >/dev/null 2>&1
 check "--probe 0: no probe, the same weights" cmp -s "$tmp/a/last.ckpt" "$tmp/np/last.ckpt"
 check "--probe 0 leaves the probe out; --targets in final.json" python3 -c '

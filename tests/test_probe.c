@@ -128,7 +128,7 @@ static void test_layout_and_times(void) {
     float x[B * 3 * 8 * 8];
     int32_t labels[B] = {0, 1, 2, 3, 1};
     for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = uniform(-2, 2);
-    int L = actlab_net_layers(fast), blocked = 0;
+    int L = actlab_net_layers(fast), blocked = 0, in_place = 0;
     CHECK(L == actlab_net_layers(ref), "same layers");
     for (int i = 0; i < L; i++) {
         double f, b;
@@ -150,7 +150,12 @@ static void test_layout_and_times(void) {
         for (int64_t k = 0; k < n; k++) worst = fmax(worst, fabs(a[k] - r[k])), scale = fmax(scale, fabs(r[k]));
         CHECK(worst <= 1e-4 * scale, "layer %d (%s, %s): NCHW output differs from the reference path by %g (scale %g)", i,
               li.type, li.layout, worst, scale);
-        if (i > 0) { /* a layer's input is the output of the layer it reads, in NCHW */
+        in_place += li.in_place;
+        if (i > 0 && li.in_place) { /* its output took its input's memory: the source reads as this layer */
+            CHECK(actlab_net_layer_input(fast, i, in) == 1, "layer %d (in place): no input kept", i);
+            CHECK(actlab_net_layer_output(fast, li.input, in) == 0 && !memcmp(in, a, sizeof(float) * (size_t)n),
+                  "layer %d (in place): layer %d's output reads as this layer's", i, li.input);
+        } else if (i > 0) { /* a layer's input is the output of the layer it reads, in NCHW */
             CHECK(actlab_net_layer_input(fast, i, in) == 0 && actlab_net_layer_output(fast, li.input, a) == 0, "input");
             actlab_layer_info si;
             actlab_net_layer_info(fast, li.input, &si);
@@ -158,6 +163,7 @@ static void test_layout_and_times(void) {
                   li.input);
         }
     }
+    CHECK(in_place >= 2, "%d layers run in place (want the ReLUs after batch norm and conv)", in_place);
     CHECK(blocked >= 3, "the fast path keeps %d layers channel-blocked (want the convs, batch norm, activations)", blocked);
     CHECK(actlab_net_layer_output(fast, L, a) == -1 && actlab_net_layer_output(fast, -1, a) == -1, "bad layer refused");
 

@@ -35,6 +35,9 @@ typedef struct actlab_net_options {
     int relu_gain;                        /* 1: He's ReLU gain (sqrt 2) before every activation, whatever the
                                              function: a seed then gives every function the same initial
                                              weights (paired comparisons); 0: the function's own gain */
+    int unfused;                          /* 1: every layer writes its own buffer: no layer runs in place
+                                             over its input (the same results, more memory; the path
+                                             the fused one is checked against) */
     int verbose;                          /* report keys left at their defaults into the log */
     char *log;                            /* optional buffer for --verbose notes */
     size_t loglen;
@@ -69,8 +72,13 @@ typedef struct actlab_layer_info {
     int input;               /* the layer it reads (-1: the network's input) */
     int adds;                /* a shortcut: the layer it adds (-1: the input); else -2 */
     const char *layout;      /* its output in memory: "NCHW", or "nChw16c" (oneDNN's channel blocks) */
+    int in_place;            /* writes its output over its input's memory (actlab_net_options.unfused) */
 } actlab_layer_info;
 int actlab_net_layers(const actlab_net *net);
+/* Bytes of the buffers sized for max_batch: activations kept for backward (layer outputs and
+ * layout copies) and gradients (which share memory where their lifetimes in a backward pass
+ * do not overlap). Parameters, their gradients and the optimiser's state are not included. */
+void actlab_net_buffer_bytes(const actlab_net *net, int64_t *activations, int64_t *gradients);
 void actlab_net_layer_info(const actlab_net *net, int i, actlab_layer_info *out);
 
 /* Parameters: one flat array, with groups for the optimiser. */
@@ -112,7 +120,10 @@ int actlab_net_batch(const actlab_net *net);
 /* Copies the last forward's output of `layer` (or its input: the output of the layer it
  * reads, or the network's input) into dst as [batch][c][h][w], whatever layout the net
  * keeps it in (oneDNN's nChw16c is converted). dst holds batch x c x h x w floats of the
- * layer's output (input) shape. Returns 0, or -1 for a bad layer or no forward yet. */
+ * layer's output (input) shape. Returns 0, or -1 for a bad layer or no forward yet.
+ * A layer run in place (actlab_layer_info.in_place) wrote its output over its input:
+ * actlab_net_layer_input then returns 1 and writes nothing, and its source's output reads
+ * as this layer's. */
 int actlab_net_layer_output(const actlab_net *net, int layer, float *dst);
 int actlab_net_layer_input(const actlab_net *net, int layer, float *dst);
 /* An activation layer's function (NULL for other layers). Its learnable parameters, when

@@ -11,8 +11,11 @@
 
 static void usage(void) {
     puts("usage: actlab model show NAME|FILE [--act A] [--act-per-channel] [--input CxHxW] [--classes K] [--verbose]\n"
-         "Prints each layer with its output shape, trainable parameters and forward FLOPs per image.\n"
-         "NAME is a model under models/ (lenet, mlp, autoencoder); FILE a .cfg path.");
+         "                       [--batch B] [--unfused]\n"
+         "Prints each layer with its output shape, trainable parameters and forward FLOPs per image,\n"
+         "which layers run in place over their input, and the memory of the buffers a training step\n"
+         "uses at batch B (default 128; --unfused: with no layer in place).\n"
+         "NAME is a model under models/ (lenet, mlp, autoencoder, resnet18, vgg16, ...); FILE a .cfg path.");
 }
 
 int cmd_model(int argc, char **argv) {
@@ -23,7 +26,7 @@ int cmd_model(int argc, char **argv) {
     if (strcmp(argv[1], "show") != 0) return cli_fail("model", "unknown action '%s' (expected: show)", argv[1]);
     const char *model = NULL;
     actlab_net_options o = actlab_net_options_default();
-    o.max_batch = 1;
+    o.max_batch = 128;
     char log[8192] = "";
     for (int i = 2; i < argc; i++) {
         int d = cli_defs_flag("model", argc, argv, &i);
@@ -32,6 +35,13 @@ int cmd_model(int argc, char **argv) {
         if (!strcmp(argv[i], "--act") && i + 1 < argc) o.act = argv[++i];
         else if (!strcmp(argv[i], "--act-per-channel")) o.act_per_channel = 1;
         else if (!strcmp(argv[i], "--verbose")) o.verbose = 1, o.log = log, o.loglen = sizeof log;
+        else if (!strcmp(argv[i], "--unfused")) o.unfused = 1;
+        else if (!strcmp(argv[i], "--batch")) {
+            double b;
+            if (i + 1 >= argc || cli_parse_double(argv[i + 1], &b) || b < 1 || b > 1 << 20 || b != (int)b)
+                return cli_fail("model", "--batch expects a whole number >= 1, got '%s'", i + 1 < argc ? argv[i + 1] : "nothing");
+            o.max_batch = (int)b, i++;
+        }
         else if (!strcmp(argv[i], "--input") && i + 1 < argc) {
             if (sscanf(argv[++i], "%dx%dx%d", &o.channels, &o.height, &o.width) != 3 || o.channels < 1 ||
                 o.height < 1 || o.width < 1)
@@ -62,6 +72,7 @@ int cmd_model(int argc, char **argv) {
         /* a layer that does not read the one above it says which it reads */
         if (li.input != i - 1) snprintf(detail, sizeof detail, "%s (reads %d)", li.detail, li.input);
         else snprintf(detail, sizeof detail, "%s", li.detail);
+        if (li.in_place) snprintf(detail + strlen(detail), sizeof detail - strlen(detail), ", in place");
         printf("%-3d %-13s %-48.48s %16s %12lld %14.3f\n", i, li.type, detail, shape, (long long)li.params,
                li.flops / 1e6);
         flops += li.flops;
@@ -71,6 +82,10 @@ int cmd_model(int argc, char **argv) {
     printf("total: %lld trained parameters (%.2f MB as float32)", params, params * 4 / 1e6);
     if (state) printf(" + %lld running statistics", state);
     printf(", %.3f MFLOPs per image forward (%.3f G multiply-adds)\n", flops / 1e6, flops / 2e9);
+    int64_t act, grad;
+    actlab_net_buffer_bytes(net, &act, &grad);
+    printf("buffers at batch %d: %.1f MB of activations kept for backward, %.1f MB of gradients (shared by lifetime)%s\n",
+           o.max_batch, act / 1e6, grad / 1e6, o.unfused ? ", unfused" : "");
     actlab_net_free(net);
     return 0;
 }

@@ -18,7 +18,7 @@ static void train_usage(void) {
          "                    [--weight-decay WD] [--act-weight-decay WD] [--schedule S] [--seed S]\n"
          "                    [--threads T] [--subset N] [--test-subset N] [--augment none|crop,flip] [--crop-pad P]\n"
          "                    [--val-split F] [--val-seed S] [--init-gain act|relu] [--probe N] [--targets A,B,...]\n"
-         "                    [--out DIR] [--resume] [--verbose]\n"
+         "                    [--out DIR] [--resume] [--verbose] [--unfused]\n"
          "Defaults: --model lenet --data fashion-mnist --act relu --epochs 5 --batch 128 --optim sgd\n"
          "          --lr 0.01 --momentum 0.9 --weight-decay 0 --schedule constant --seed 1 --out runs/run\n"
          "          --augment none (crop: --crop-pad 4) --val-seed 0 --probe 1024\n"
@@ -26,7 +26,8 @@ static void train_usage(void) {
          "and DIR/final.json (the last epoch's test results by class, with the confusion matrix).\n"
          "--augment crops (after padding P pixels of black) and flips training images; --val-split F\n"
          "holds out F of the training images (after --subset), stratified, as a validation set.\n"
-         "--verbose lists the model file's keys left at their defaults.\n"
+         "--verbose lists the model file's keys left at their defaults. --unfused runs no layer in place\n"
+         "over its input (the same results, more memory: the path the in-place one is tested against).\n"
          "Each epoch's record also has per-layer times, gradient norms and (--probe N images, 0: off)\n"
          "dead units, mean, spread and negative share of every activation layer; --targets 0.8,0.9\n"
          "puts the epoch and seconds at which each test (val) accuracy was reached into final.json.\n"
@@ -65,6 +66,7 @@ static int train_main(int argc, char **argv) {
         if (!strcmp(f, "--help")) { train_usage(); return 0; }
         else if (!strcmp(f, "--act-per-channel")) c.act_per_channel = 1;
         else if (!strcmp(f, "--nesterov")) c.nesterov = 1;
+        else if (!strcmp(f, "--unfused")) c.unfused = 1;
         else if (!strcmp(f, "--resume")) c.resume = 1;
         else if (!strcmp(f, "--verbose")) c.verbose = 1;
         else if (!v || (v[0] == '-' && v[1] == '-')) return cli_fail("train", "unknown flag or missing value: '%s' (see actlab train --help)", f);

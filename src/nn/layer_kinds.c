@@ -345,7 +345,7 @@ static uint64_t layer_seed(const actlab_net *net, const nn_layer *l) {
 
 static int dropout_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
     if (net->training) nn_dropout_forward(l->out, l->aux, in, layer_elems(net, l), l->prob, layer_seed(net, l), net->step);
-    else memcpy(l->out, in, sizeof(float) * (size_t)layer_elems(net, l));
+    else if (l->out != in) memcpy(l->out, in, sizeof(float) * (size_t)layer_elems(net, l));
     return 0;
 }
 
@@ -541,7 +541,7 @@ static int bn_backward(actlab_net *net, nn_layer *l, const float *in, float *din
     nn_dnnl_bn *d = fast_object(net, l, err, errlen);
     if (!d) return -1;
     /* oneDNN always computes diff_src: for a first layer, into scratch nobody reads */
-    if (nn_dnnl_bn_backward(d, din ? din : net->scratch[1], dg, db, l->dout, in, g, beta, mean, var))
+    if (nn_dnnl_bn_backward(d, din ? din : l->grad_conv, dg, db, l->dout, in, g, beta, mean, var))
         return actlab_errorf(err, errlen, "%s:%d: %s", net->path, l->line, nn_dnnl_bn_error(d));
     return 0;
 }
@@ -701,6 +701,13 @@ static int activation_backward(actlab_net *net, nn_layer *l, const float *in, fl
     return 0;
 }
 
+/* y over x when the derivative needs only y (the catalogue's flag): the backward then
+ * reads y, so nothing after it may overwrite it either. */
+static int activation_from_y(const nn_layer *l) { return (l->act.act->flags & ACTLAB_ACT_FROM_Y) != 0; }
+
+/* Element-wise layers whose backward needs neither input nor output. */
+static int always(const nn_layer *l) { return 1; }
+
 static void activation_describe(const nn_layer *l, char *buf, size_t len, double *flops) {
     actlab_act_cfg_string(&l->act, buf, len);
     if (l->act_open) snprintf(buf + strlen(buf), len - strlen(buf), " (open)");
@@ -710,25 +717,25 @@ static void activation_describe(const nn_layer *l, char *buf, size_t len, double
 
 static const nn_layer_kind kinds[] = {
     {"conv", NN_LAYOUT_OWN, "filters, size, stride, pad, bias, batchnorm, activation", conv_from_cfg, NULL, conv_init,
-     conv_forward, conv_backward, conv_describe, fast_release},
+     conv_forward, conv_backward, conv_describe, fast_release, NULL, NULL},
     {"dense", NN_LAYOUT_PLAIN, "outputs, bias, activation", dense_from_cfg, NULL, dense_init, dense_forward,
-     dense_backward, dense_describe, fast_release},
+     dense_backward, dense_describe, fast_release, NULL, NULL},
     {"batchnorm", NN_LAYOUT_KEEP, "eps, momentum, activation", bn_from_cfg, bn_allocate, bn_init, bn_forward,
-     bn_backward, bn_describe, fast_release},
+     bn_backward, bn_describe, fast_release, NULL, NULL},
     {"shortcut", NN_LAYOUT_KEEP, "from, projection, activation", shortcut_from_cfg, shortcut_allocate, NULL,
-     shortcut_forward, shortcut_backward, shortcut_describe, NULL},
+     shortcut_forward, shortcut_backward, shortcut_describe, NULL, always, NULL},
     {"maxpool", NN_LAYOUT_KEEP, "size, stride, pad", pool_from_cfg, maxpool_allocate, NULL, pool_forward,
-     pool_backward, pool_describe, fast_release},
+     pool_backward, pool_describe, fast_release, NULL, NULL},
     {"avgpool", NN_LAYOUT_KEEP, "size, stride, pad", pool_from_cfg, NULL, NULL, pool_forward, pool_backward,
-     pool_describe, fast_release},
+     pool_describe, fast_release, NULL, NULL},
     {"dropout", NN_LAYOUT_KEEP, "probability", dropout_from_cfg, dropout_allocate, NULL, dropout_forward,
-     dropout_backward, dropout_describe, NULL},
-    {"flatten", NN_LAYOUT_PLAIN, "", flatten_from_cfg, NULL, NULL, copy_forward, copy_backward, none_describe, NULL},
-    {"globalavgpool", NN_LAYOUT_PLAIN, "", gap_from_cfg, NULL, NULL, gap_forward, gap_backward, gap_describe, NULL},
+     dropout_backward, dropout_describe, NULL, always, NULL},
+    {"flatten", NN_LAYOUT_PLAIN, "", flatten_from_cfg, NULL, NULL, copy_forward, copy_backward, none_describe, NULL, NULL, NULL},
+    {"globalavgpool", NN_LAYOUT_PLAIN, "", gap_from_cfg, NULL, NULL, gap_forward, gap_backward, gap_describe, NULL, NULL, NULL},
     {"maxout", NN_LAYOUT_PLAIN, "pieces", maxout_from_cfg, maxout_allocate, NULL, maxout_forward, maxout_backward,
-     maxout_describe, NULL},
+     maxout_describe, NULL, NULL, NULL},
     {"activation", NN_LAYOUT_KEEP, "function", activation_from_cfg, activation_allocate, activation_init,
-     activation_forward, activation_backward, activation_describe, NULL},
+     activation_forward, activation_backward, activation_describe, NULL, activation_from_y, activation_from_y},
 };
 
 const nn_layer_kind *nn_find_kind(const char *name) {

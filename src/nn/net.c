@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "net_internal.h"
+#include "buffer_plan.h"
 #include "layout.h"
 
 actlab_net_options actlab_net_options_default(void) {
@@ -285,12 +286,118 @@ static int check_consumers(const actlab_net *net, char *err, size_t errlen) {
     return 0;
 }
 
-static float *alloc_floats(int64_t n) { return malloc(sizeof(float) * (size_t)(n > 0 ? n : 1)); }
+/* Whether layer l gets its input converted to another layout (in_conv, din_conv). */
+static int converts_input(const actlab_net *net, const nn_layer *l) {
+    return !same_layout(src_blocked(net, l->src), l->in_blocked, (int64_t)l->in_h * l->in_w);
+}
+
+/* Whether a plain kind in a blocked place works on NCHW copies (out_plain, dout_plain). */
+static int converts_output(const nn_layer *l) { return l->plain_kind && !same_layout(l->blocked, 0, (int64_t)l->h * l->w); }
+
+/* The last layer reading layer i's output: in backward, the first to give it a gradient
+ * (net->nlayers for the last layer, whose gradient the loss gives). */
+static int last_consumer(const actlab_net *net, int i) {
+    int last = i == net->nlayers - 1 ? net->nlayers : i;
+    for (int j = i + 1; j < net->nlayers; j++)
+        if (net->layers[j].src == i || net->layers[j].from == i) last = j;
+    return last;
+}
+
+static int consumers(const actlab_net *net, int i) {
+    int n = 0;
+    for (int j = i + 1; j < net->nlayers; j++) n += (net->layers[j].src == i) + (net->layers[j].from == i);
+    return n;
+}
+
+/* Which layers write their output over their input (unless net->unfused): an element-wise
+ * layer whose backward needs neither (an activation whose derivative needs only y, a residual
+ * add, dropout), reading a tensor that nothing else reads and whose own backward does not need
+ * it (conv and batch-norm outputs do not: their backward reads their input). So conv -> BN ->
+ * ReLU keeps two tensors for backward, not three, and conv -> BN -> add -> ReLU two, not four. */
+static void plan_in_place(actlab_net *net) {
+    for (int i = 0; i < net->nlayers; i++) {
+        nn_layer *l = &net->layers[i];
+        l->in_place = 0;
+        if (net->unfused || l->src < 0 || !l->kind->may_run_in_place || !l->kind->may_run_in_place(l)) continue;
+        const nn_layer *s = &net->layers[l->src];
+        int64_t hw = (int64_t)l->h * l->w;
+        if (converts_input(net, l) || converts_output(l) || !same_layout(s->blocked, l->blocked, hw) ||
+            (int64_t)s->c * s->h * s->w != l->c * hw)
+            continue;
+        if (consumers(net, l->src) != 1 || (s->kind->reads_own_output && s->kind->reads_own_output(s))) continue;
+        l->in_place = 1;
+    }
+}
+
+/* Forward buffers: each layer's output (shared along a chain of in-place layers) and the
+ * copies converted for a layer, all kept for backward, one after another in one arena.
+ * Gradient buffers live only from the backward step of their tensor's last reader to their
+ * own, so they share a second arena by lifetime (buffer_plan.h): time t is backward's step,
+ * t = nlayers - 1 - i for layer i, -1 for the loss. */
+static int plan_buffers(actlab_net *net, char *err, size_t errlen) {
+    int L = net->nlayers;
+    int64_t B = net->max_batch, act = 0;
+    int64_t *off = malloc(sizeof(int64_t) * 3 * (size_t)L);
+    enum { R = 5 }; /* gradient requests per layer */
+    nn_buffer_request *req = malloc(sizeof *req * R * (size_t)L);
+    if (!off || !req) {
+        free(off), free(req);
+        return actlab_errorf(err, errlen, "out of memory");
+    }
+    for (int i = 0; i < L; i++) { /* forward: out, in_conv, out_plain at off[3i..3i+2] (-1: none) */
+        const nn_layer *l = &net->layers[i];
+        int64_t n = B * l->c * l->h * l->w, in = B * l->in_c * l->in_h * l->in_w;
+        const int64_t size[3] = {l->in_place ? 0 : n, converts_input(net, l) ? in : 0, converts_output(l) ? n : 0};
+        for (int k = 0; k < 3; k++) {
+            off[3 * i + k] = size[k] ? act : -1;
+            act += (size[k] + NN_ARENA_ALIGN - 1) / NN_ARENA_ALIGN * NN_ARENA_ALIGN;
+        }
+    }
+    for (int i = 0; i < L; i++) { /* backward: dout, din_conv, dout_plain, grad_sum, grad_conv */
+        const nn_layer *l = &net->layers[i];
+        int t = L - 1 - i;
+        int64_t n = B * l->c * l->h * l->w, in = B * l->in_c * l->in_h * l->in_w, conv = 0;
+        const nn_layer *s = l->src >= 0 ? &net->layers[l->src] : NULL, *f = l->from >= 0 ? &net->layers[l->from] : NULL;
+        if (s && !same_layout(l->in_blocked, s->blocked, (int64_t)s->h * s->w)) conv = in;
+        if (f && !same_layout(l->blocked, f->blocked, (int64_t)f->h * f->w) && n > conv) conv = n;
+        if (!s && n > conv) conv = n; /* a first layer's din, computed and dropped (batch norm) */
+        int adds = s && !converts_input(net, l) && last_consumer(net, l->src) != i;
+        req[R * i] = (nn_buffer_request){n, L - 1 - last_consumer(net, i), t, 0};
+        req[R * i + 1] = (nn_buffer_request){converts_input(net, l) ? in : 0, t, t, 0};
+        req[R * i + 2] = (nn_buffer_request){converts_output(l) ? n : 0, t, t, 0};
+        req[R * i + 3] = (nn_buffer_request){adds ? in : 0, t, t, 0};
+        req[R * i + 4] = (nn_buffer_request){conv, t, t, 0};
+    }
+    int64_t grad = nn_plan_offsets(req, R * L);
+    net->act_floats = act, net->grad_floats = grad;
+    net->act_arena = grad < 0 ? NULL : nn_arena_alloc(act);
+    net->grad_arena = grad < 0 ? NULL : nn_arena_alloc(grad);
+    if (!net->act_arena || !net->grad_arena) {
+        free(off), free(req);
+        return actlab_errorf(err, errlen, "out of memory for %.0f MB of activations and %.0f MB of gradients",
+                             4e-6 * (double)act, 4e-6 * (double)grad);
+    }
+    float *a = net->act_arena, *g = net->grad_arena;
+    for (int i = 0; i < L; i++) {
+        nn_layer *l = &net->layers[i];
+        l->out = l->in_place ? net->layers[l->src].out : a + off[3 * i];
+        l->in_conv = off[3 * i + 1] >= 0 ? a + off[3 * i + 1] : NULL;
+        l->out_plain = off[3 * i + 2] >= 0 ? a + off[3 * i + 2] : NULL;
+        l->dout = g + req[R * i].offset;
+        l->din_conv = l->in_conv ? g + req[R * i + 1].offset : NULL;
+        l->dout_plain = l->out_plain ? g + req[R * i + 2].offset : NULL;
+        l->grad_sum = req[R * i + 3].floats ? g + req[R * i + 3].offset : NULL;
+        l->grad_conv = req[R * i + 4].floats ? g + req[R * i + 4].offset : NULL;
+    }
+    free(off), free(req);
+    return 0;
+}
 
 /* Buffers and arenas, once the shapes are known. */
 static int allocate(actlab_net *net, char *err, size_t errlen) {
     if (check_consumers(net, err, errlen)) return -1;
     plan_layouts(net);
+    plan_in_place(net);
     int64_t params = 0;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
@@ -303,29 +410,12 @@ static int allocate(actlab_net *net, char *err, size_t errlen) {
     net->params = calloc((size_t)(params ? params : 1), sizeof(float));
     net->grads = calloc((size_t)(params ? params : 1), sizeof(float));
     if (!net->params || !net->grads) return actlab_errorf(err, errlen, "out of memory for %lld parameters", (long long)params);
-    int64_t B = net->max_batch, largest = (int64_t)net->in_c * net->in_h * net->in_w;
+    if (plan_buffers(net, err, errlen)) return -1;
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
-        int64_t n = B * l->c * l->h * l->w, in = B * l->in_c * l->in_h * l->in_w;
-        if (n / B > largest) largest = n / B;
-        l->out = alloc_floats(n);
-        l->dout = alloc_floats(n);
-        if (!l->out || !l->dout) return actlab_errorf(err, errlen, "out of memory for layer %d's %lld outputs", i, (long long)n);
-        if (!same_layout(src_blocked(net, l->src), l->in_blocked, (int64_t)l->in_h * l->in_w)) {
-            l->in_conv = alloc_floats(in);
-            l->din_conv = alloc_floats(in);
-            if (!l->in_conv || !l->din_conv) return actlab_errorf(err, errlen, "out of memory");
-        }
-        if (l->plain_kind && !same_layout(l->blocked, 0, (int64_t)l->h * l->w)) {
-            l->out_plain = alloc_floats(n);
-            l->dout_plain = alloc_floats(n);
-            if (!l->out_plain || !l->dout_plain) return actlab_errorf(err, errlen, "out of memory");
-        }
         if (l->kind->allocate && l->kind->allocate(net, l, err, errlen)) return -1;
     }
-    for (int k = 0; k < 2; k++)
-        if (!(net->scratch[k] = alloc_floats(B * largest))) return actlab_errorf(err, errlen, "out of memory");
-    net->probs = malloc(sizeof(float) * (size_t)(B * net->classes));
+    net->probs = malloc(sizeof(float) * (size_t)net->max_batch * net->classes);
     if (!net->probs) return actlab_errorf(err, errlen, "out of memory");
     return 0;
 }
@@ -347,6 +437,7 @@ static actlab_net *make(nn_cfg *cfg, int loaded, const actlab_net_options *opts,
     net->act_per_channel = o.act_per_channel;
     net->use_reference = o.use_reference;
     net->relu_gain = o.relu_gain;
+    net->unfused = o.unfused;
     int rc = build(net, cfg, &o, err, errlen);
     nn_cfg_free(cfg);
     if (!rc) {
@@ -377,20 +468,11 @@ void actlab_net_free(actlab_net *net) {
     for (int i = 0; i < net->nlayers; i++) {
         nn_layer *l = &net->layers[i];
         if (l->kind && l->kind->release) l->kind->release(l);
-        free(l->out);
-        free(l->dout);
         free(l->aux);
         free(l->aux2);
     }
-    for (int i = 0; i < net->nlayers; i++) {
-        nn_layer *l = &net->layers[i];
-        free(l->in_conv);
-        free(l->din_conv);
-        free(l->out_plain);
-        free(l->dout_plain);
-    }
-    free(net->scratch[0]);
-    free(net->scratch[1]);
+    free(net->act_arena);
+    free(net->grad_arena);
     free(net->sec_last);
     free(net->layers);
     free(net->params);
@@ -402,6 +484,11 @@ void actlab_net_free(actlab_net *net) {
 }
 
 int actlab_net_layers(const actlab_net *net) { return net->nlayers; }
+void actlab_net_buffer_bytes(const actlab_net *net, int64_t *activations, int64_t *gradients) {
+    if (activations) *activations = (int64_t)sizeof(float) * net->act_floats;
+    if (gradients) *gradients = (int64_t)sizeof(float) * net->grad_floats;
+}
+
 int actlab_net_is_autoencoder(const actlab_net *net) { return net->mse; }
 
 void actlab_net_layer_info(const actlab_net *net, int i, actlab_layer_info *out) {
@@ -413,6 +500,7 @@ void actlab_net_layer_info(const actlab_net *net, int i, actlab_layer_info *out)
     out->line = l->line;
     out->input = l->src;
     out->adds = l->from;
+    out->in_place = l->in_place;
     out->layout = l->blocked && (int64_t)l->h * l->w > 1 ? "nChw16c" : "NCHW";
     if (l->kind->describe) l->kind->describe(l, out->detail, sizeof out->detail, &out->flops);
 }
@@ -463,13 +551,14 @@ static void convert(float *dst, const float *src, int to_blocked, int64_t n, int
 }
 
 /* Adds gradient g (in layout g_blocked) into layer t's dout, or writes it there if it is
- * the first to arrive. t < 0 (the network's input) takes none. */
-static void give_grad(actlab_net *net, int t, const float *g, int g_blocked) {
+ * the first to arrive; tmp holds a conversion to t's layout. t < 0 (the network's input)
+ * takes none. */
+static void give_grad(actlab_net *net, int t, const float *g, int g_blocked, float *tmp) {
     if (t < 0) return;
     nn_layer *s = &net->layers[t];
     int64_t hw = (int64_t)s->h * s->w, n = (int64_t)net->batch * s->c * hw;
     if (!same_layout(g_blocked, s->blocked, hw)) {
-        float *c = net->scratch[1];
+        float *c = tmp;
         convert(c, g, s->blocked, net->batch, s->c, hw);
         g = c;
     }
@@ -548,10 +637,11 @@ int actlab_net_backward(actlab_net *net, int batch, char *err, size_t errlen) {
     for (int i = net->nlayers - 1; i >= 0; i--) {
         nn_layer *l = &net->layers[i];
         double t0 = omp_get_wtime();
-        const float *in = l->in_conv ? l->in_conv : nn_layer_input(net, l);
+        /* an in-place layer's input is gone (its output took the memory); its backward needs none */
+        const float *in = l->in_place ? NULL : l->in_conv ? l->in_conv : nn_layer_input(net, l);
         nn_layer *s = l->src >= 0 ? &net->layers[l->src] : NULL;
         /* din: straight into the source's dout when this is its first gradient and the layouts agree */
-        float *din = !s ? NULL : l->din_conv ? l->din_conv : s->dout_ready ? net->scratch[0] : s->dout;
+        float *din = !s ? NULL : l->din_conv ? l->din_conv : s->dout_ready ? l->grad_sum : s->dout;
         float *out = l->out, *dout = l->dout;
         if (l->out_plain) {
             convert(l->dout_plain, l->dout, 0, batch, l->c, (int64_t)l->h * l->w);
@@ -560,8 +650,8 @@ int actlab_net_backward(actlab_net *net, int batch, char *err, size_t errlen) {
         int rc = l->kind->backward(net, l, in, din, err, errlen);
         l->out = out, l->dout = dout;
         if (rc) return -1;
-        if (s) give_grad(net, l->src, din, l->in_blocked);
-        if (l->from >= -1) give_grad(net, l->from, l->dout, l->blocked); /* a shortcut: d(in + from)/d(from) = 1 */
+        if (s) give_grad(net, l->src, din, l->in_blocked, l->grad_conv);
+        if (l->from >= -1) give_grad(net, l->from, l->dout, l->blocked, l->grad_conv); /* a shortcut: d(in + from)/d(from) = 1 */
         bwd_s[i] += omp_get_wtime() - t0;
     }
     return 0;
@@ -587,6 +677,7 @@ int actlab_net_layer_output(const actlab_net *net, int layer, float *dst) {
 int actlab_net_layer_input(const actlab_net *net, int layer, float *dst) {
     if (layer < 0 || layer >= net->nlayers || net->batch < 1) return -1;
     const nn_layer *l = &net->layers[layer];
+    if (l->in_place) return 1;
     to_plain(dst, nn_layer_input(net, l), src_blocked(net, l->src), net->batch, l->in_c, (int64_t)l->in_h * l->in_w);
     return 0;
 }

@@ -25,7 +25,8 @@ struct nn_layer {
     int act_channels;               /* 1: one parameter set per layer, else per channel */
     int64_t w_off, w_n, b_off, b_n, p_off, p_n; /* parameter arena: weights, biases, activation params */
     int64_t s_off, s_n;             /* arena state that is not trained (batch norm's running statistics) */
-    float *out, *dout;              /* [max_batch][c][h][w], nChw16c when `blocked` */
+    float *out, *dout;              /* [max_batch][c][h][w], nChw16c when `blocked`; in the net's arenas */
+    int in_place;                   /* out is its source's out: the layer overwrote its input */
     /* Layouts (layout.h): the net converts where a layer's input or output layout differs
      * from its neighbour's; these buffers exist only where that happens. */
     int blocked;                    /* out and dout are channel-blocked */
@@ -34,6 +35,8 @@ struct nn_layer {
     float *in_conv, *din_conv;      /* the source's output converted to in_blocked; its gradient */
     float *out_plain, *dout_plain;  /* a plain kind's own output and gradient when `blocked` */
     int dout_ready;                 /* backward: dout already holds some consumer's gradient */
+    float *grad_sum, *grad_conv;    /* backward, this layer's step only: its din when that must be added to
+                                       a gradient already there; a gradient converted to another layout */
     void *aux, *aux2;               /* per kind: argmax, dropout mask, noise, parameter-gradient scratch */
     void *backend;                  /* a oneDNN primitive set, when used */
 };
@@ -55,6 +58,11 @@ struct nn_layer_kind {
     int (*backward)(actlab_net *net, nn_layer *l, const float *in, float *din, char *err, size_t errlen);
     void (*describe)(const nn_layer *l, char *buf, size_t len, double *flops);
     void (*release)(nn_layer *l);
+    /* In-place execution (NULL: never). may_run_in_place: the forward is element-wise, so it may
+     * write its output over its input, and the backward reads neither (in is NULL then).
+     * reads_own_output: the backward reads l->out, so nothing may overwrite it. */
+    int (*may_run_in_place)(const nn_layer *l);
+    int (*reads_own_output)(const nn_layer *l);
 };
 
 enum { NN_LOSS_NONE, NN_LOSS_XENT, NN_LOSS_MSE };
@@ -68,7 +76,9 @@ struct actlab_net {
     nn_layer *layers;
     int nlayers, cap;
     int *sec_last, nsec;            /* while building: the last layer of each model-file section (-1: input) */
-    float *scratch[2];              /* backward: gradients to be added or converted, [max_batch x largest layer] */
+    int unfused;                    /* every layer writes its own buffer (the path fused runs are checked against) */
+    float *act_arena, *grad_arena;  /* every layer's out (and in_conv), and every gradient buffer */
+    int64_t act_floats, grad_floats;
     int64_t nparams;
     float *params, *grads;
     const float *input;             /* the last forward's x */

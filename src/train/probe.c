@@ -89,17 +89,18 @@ int actlab_probe_run(actlab_net *net, const float *images, int64_t count, int64_
             int sets;
             const actlab_act_cfg *cfg = actlab_net_layer_act(net, p->layer, &params, &sets);
             int64_t m = (int64_t)n * p->c * p->hw;
-            actlab_net_layer_input(net, p->layer, x);
+            /* a layer run in place has no input left: its function's derivative needs only y */
+            int have_x = actlab_net_layer_input(net, p->layer, x) == 0;
             actlab_net_layer_output(net, p->layer, y);
             /* f'(x) is backward with dy = 1, from the kernels training uses (evaluation mode);
-             * both x and y are given, so functions that read only y work too */
+             * x (when kept) and y are given, so functions that read only y work too */
             actlab_act_call call = actlab_act_call_default(cfg);
             if (params) {
                 call.param = params;
                 if (sets > 1) call.channels = p->c, call.inner = p->hw;
             }
             for (int64_t i = 0; i < m; i++) d[i] = 1;
-            if (actlab_act_backward(&call, d, d, x, y, m, err, errlen)) {
+            if (actlab_act_backward(&call, d, d, have_x ? x : NULL, y, m, err, errlen)) {
                 rc = -1;
                 break;
             }

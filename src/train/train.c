@@ -298,6 +298,7 @@ static int setup(run *r, char *err, size_t errlen) {
     o.act = r->act_spec;
     o.act_per_channel = c->act_per_channel;
     o.relu_gain = c->relu_gain;
+    o.unfused = c->unfused;
     char notes[8192] = "";
     if (c->verbose) o.verbose = 1, o.log = notes, o.loglen = sizeof notes;
     r->net = actlab_net_load(c->model, &o, e, sizeof e);
