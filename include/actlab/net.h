@@ -76,8 +76,9 @@ typedef struct actlab_layer_info {
 } actlab_layer_info;
 int actlab_net_layers(const actlab_net *net);
 /* Bytes of the buffers sized for max_batch: activations kept for backward (layer outputs and
- * layout copies) and gradients (which share memory where their lifetimes in a backward pass
- * do not overlap). Parameters, their gradients and the optimiser's state are not included. */
+ * layout copies), and gradients with oneDNN's temporaries (which share memory where their
+ * lifetimes in a step do not overlap). Parameters, their gradients and the optimiser's state
+ * are not included. */
 void actlab_net_buffer_bytes(const actlab_net *net, int64_t *activations, int64_t *gradients);
 void actlab_net_layer_info(const actlab_net *net, int i, actlab_layer_info *out);
 

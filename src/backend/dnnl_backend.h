@@ -156,6 +156,23 @@ const char *nn_dnnl_bn_error(const nn_dnnl_bn *b);
 void nn_dnnl_bn_free(nn_dnnl_bn *b);
 
 /* ---- shared by the backend's files (dnnl_*.c), not for callers ---- */
+/* ---- where an object's temporaries live ----
+ * Each object (conv, dense, pooling, batch norm) needs temporary memory while it runs:
+ * oneDNN's scratchpads and the copies reordered for its primitives, in two phases (forward;
+ * backward). By default all objects share one buffer; a network that knows when each
+ * object runs may instead give each phase its own place (see src/nn/net.c). */
+#define NN_DNNL_PHASES 2 /* forward, backward */
+typedef struct nn_dnnl_temps nn_dnnl_temps;
+nn_dnnl_temps *nn_dnnl_conv_temps(nn_dnnl_conv *c);
+nn_dnnl_temps *nn_dnnl_dense_temps(nn_dnnl_dense *d);
+nn_dnnl_temps *nn_dnnl_pool_temps(nn_dnnl_pool *p);
+nn_dnnl_temps *nn_dnnl_bn_temps(nn_dnnl_bn *b);
+/* Bytes phase p needs (0: none). */
+size_t nn_dnnl_temps_need(const nn_dnnl_temps *t, int phase);
+/* From now on, phase p's temporaries live at base[p] (64-byte aligned, at least
+ * nn_dnnl_temps_need(t, p) bytes; NULL where a phase needs none), not in the shared buffer. */
+void nn_dnnl_temps_use(nn_dnnl_temps *t, void *const base[NN_DNNL_PHASES]);
+
 #ifdef NN_DNNL_INTERNAL
 #include <dnnl.h>
 
@@ -171,18 +188,25 @@ void nn_dnnl_md_tag(char *buf, size_t n, const dnnl_memory_desc_t *md);
 int nn_dnnl_md_is(const dnnl_memory_desc_t *md, const dnnl_memory_desc_t *want);
 
 /* The temporary memory of one object. Memory objects are registered with an offset in the
- * phase they belong to (forward or backward); a phase's registrations never overlap one
- * another; the object's need is its largest phase. Before each call nn_dnnl_temps_bind
- * points every registered memory at the shared buffer (a no-op unless it moved). */
-typedef struct nn_dnnl_temps {
+ * phase they belong to (the first nn_dnnl_temps_phase call starts the forward phase, the
+ * second the backward one); a phase's registrations never overlap one another; the object's
+ * need is its largest phase. Before each call nn_dnnl_temps_bind points every registered
+ * memory at its phase's buffer: by default one buffer shared by all objects (any object
+ * may use it while it runs), or the caller's own per phase (nn_dnnl_temps_use), so that a
+ * network can place each layer's temporaries where nothing else lives at that moment. */
+struct nn_dnnl_temps {
     dnnl_memory_t mem[NN_DNNL_MAX_TEMPS];
     size_t off[NN_DNNL_MAX_TEMPS];
+    int phase_of[NN_DNNL_MAX_TEMPS];
     int n;
-    size_t phase_used; /* bytes of the current phase given out so far */
-    size_t need;       /* max over phases */
-    void *bound;       /* base the memories point into now */
-    int reserved;      /* counted in the shared buffer's users */
-} nn_dnnl_temps;
+    int phase;                           /* the phase being built (-1 before the first) */
+    size_t phase_used;                   /* bytes of the current phase given out so far */
+    size_t phase_need[NN_DNNL_PHASES];   /* bytes each phase needs */
+    size_t need;                         /* max over phases */
+    void *own[NN_DNNL_PHASES];           /* the caller's buffers (nn_dnnl_temps_use), else NULL */
+    void *bound;                         /* base the memories point into now */
+    int reserved;                        /* counted in the shared buffer's users */
+};
 
 void nn_dnnl_temps_phase(nn_dnnl_temps *t); /* start a new phase at offset 0 */
 /* Reserves size bytes (64-byte aligned) in the current phase; returns the offset. */
@@ -190,7 +214,8 @@ size_t nn_dnnl_temps_take(nn_dnnl_temps *t, size_t size);
 /* Creates a memory object of md with no buffer and registers it at offset off. */
 int nn_dnnl_temps_mem(nn_dnnl_temps *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, size_t off,
                       const char *what, char *err, size_t errlen);
-/* Grows the shared buffer to hold t->need bytes (creation time only). */
+/* Grows the shared buffer to hold t->need bytes (creation time only; virtual memory until
+ * an object without its own buffers runs). */
 int nn_dnnl_temps_reserve(nn_dnnl_temps *t, const char *what, char *err, size_t errlen);
 int nn_dnnl_temps_bind(nn_dnnl_temps *t, const char *what, char *err, size_t errlen);
 /* Releases the object's hold on the shared buffer (freed with its last user). The memory

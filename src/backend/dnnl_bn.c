@@ -166,3 +166,5 @@ void nn_dnnl_bn_free(nn_dnnl_bn *b) {
     nn_dnnl_temps_release(&b->t);
     free(b);
 }
+
+nn_dnnl_temps *nn_dnnl_bn_temps(nn_dnnl_bn *b) { return &b->t; }

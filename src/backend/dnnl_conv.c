@@ -366,3 +366,5 @@ void nn_dnnl_conv_free(nn_dnnl_conv *c) {
     nn_dnnl_temps_release(&c->t);
     free(c);
 }
+
+nn_dnnl_temps *nn_dnnl_conv_temps(nn_dnnl_conv *c) { return &c->t; }

@@ -232,3 +232,5 @@ void nn_dnnl_dense_free(nn_dnnl_dense *d) {
     nn_dnnl_temps_release(&d->t);
     free(d);
 }
+
+nn_dnnl_temps *nn_dnnl_dense_temps(nn_dnnl_dense *d) { return &d->t; }

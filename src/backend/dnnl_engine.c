@@ -93,12 +93,19 @@ static void *temp_base;
 static size_t temp_size;
 static int temp_users;
 
-void nn_dnnl_temps_phase(nn_dnnl_temps *t) { t->phase_used = 0; }
+/* Objects are zeroed at creation: phase 0 is "before the first phase" until one starts. */
+static int phase_index(const nn_dnnl_temps *t) { return t->phase > 0 ? (t->phase < NN_DNNL_PHASES ? t->phase : NN_DNNL_PHASES) - 1 : 0; }
+
+void nn_dnnl_temps_phase(nn_dnnl_temps *t) {
+    t->phase_used = 0;
+    t->phase++;
+}
 
 size_t nn_dnnl_temps_take(nn_dnnl_temps *t, size_t size) {
     size_t off = t->phase_used;
     t->phase_used += (size + TEMP_ALIGN - 1) / TEMP_ALIGN * TEMP_ALIGN;
     if (t->phase_used > t->need) t->need = t->phase_used;
+    if (t->phase_used > t->phase_need[phase_index(t)]) t->phase_need[phase_index(t)] = t->phase_used;
     return off;
 }
 
@@ -114,6 +121,7 @@ int nn_dnnl_temps_mem(nn_dnnl_temps *t, dnnl_memory_t *mem, const dnnl_memory_de
     if (st != dnnl_success) return nn_dnnl_fail(err, errlen, what, NULL, "dnnl_memory_create", st);
     t->mem[t->n] = *mem;
     t->off[t->n] = off;
+    t->phase_of[t->n] = phase_index(t);
     t->n++;
     t->bound = NULL;
     return 0;
@@ -143,13 +151,25 @@ int nn_dnnl_temps_reserve(nn_dnnl_temps *t, const char *what, char *err, size_t 
     return rc;
 }
 
+size_t nn_dnnl_temps_need(const nn_dnnl_temps *t, int phase) {
+    return phase >= 0 && phase < NN_DNNL_PHASES ? t->phase_need[phase] : 0;
+}
+
+void nn_dnnl_temps_use(nn_dnnl_temps *t, void *const base[NN_DNNL_PHASES]) {
+    for (int p = 0; p < NN_DNNL_PHASES; p++) t->own[p] = base[p];
+    t->bound = NULL;
+}
+
 int nn_dnnl_temps_bind(nn_dnnl_temps *t, const char *what, char *err, size_t errlen) {
-    if (t->n == 0 || t->bound == temp_base) return 0;
+    int own = t->own[0] || t->own[1];
+    void *now = own ? (void *)t->own : temp_base; /* own buffers never move: bound once */
+    if (t->n == 0 || t->bound == now) return 0;
     for (int i = 0; i < t->n; i++) {
-        dnnl_status_t st = dnnl_memory_set_data_handle(t->mem[i], (char *)temp_base + t->off[i]);
+        char *base = own ? t->own[t->phase_of[i]] : temp_base;
+        dnnl_status_t st = dnnl_memory_set_data_handle(t->mem[i], base + t->off[i]);
         if (st != dnnl_success) return nn_dnnl_fail(err, errlen, what, NULL, "dnnl_memory_set_data_handle", st);
     }
-    t->bound = temp_base;
+    t->bound = now;
     return 0;
 }
 

@@ -181,3 +181,5 @@ void nn_dnnl_pool_free(nn_dnnl_pool *p) {
     nn_dnnl_temps_release(&p->t);
     free(p);
 }
+
+nn_dnnl_temps *nn_dnnl_pool_temps(nn_dnnl_pool *p) { return &p->t; }

@@ -84,7 +84,7 @@ int cmd_model(int argc, char **argv) {
     printf(", %.3f MFLOPs per image forward (%.3f G multiply-adds)\n", flops / 1e6, flops / 2e9);
     int64_t act, grad;
     actlab_net_buffer_bytes(net, &act, &grad);
-    printf("buffers at batch %d: %.1f MB of activations kept for backward, %.1f MB of gradients (shared by lifetime)%s\n",
+    printf("buffers at batch %d: %.1f MB of activations kept for backward, %.1f MB of gradients and oneDNN temporaries (shared by lifetime)%s\n",
            o.max_batch, act / 1e6, grad / 1e6, o.unfused ? ", unfused" : "");
     actlab_net_free(net);
     return 0;

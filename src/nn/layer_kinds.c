@@ -54,6 +54,7 @@ typedef struct fast_path {
     int batch[2];
     void *obj[2];
     void (*free)(void *);
+    nn_dnnl_temps *(*temps)(void *); /* where the object keeps its temporaries */
 } fast_path;
 
 static void fast_release(nn_layer *l) {
@@ -69,31 +70,38 @@ static void conv_free(void *o) { nn_dnnl_conv_free(o); }
 static void dense_free(void *o) { nn_dnnl_dense_free(o); }
 static void pool_free(void *o) { nn_dnnl_pool_free(o); }
 static void bn_free(void *o) { nn_dnnl_bn_free(o); }
+static nn_dnnl_temps *conv_temps(void *o) { return nn_dnnl_conv_temps(o); }
+static nn_dnnl_temps *dense_temps(void *o) { return nn_dnnl_dense_temps(o); }
+static nn_dnnl_temps *pool_temps(void *o) { return nn_dnnl_pool_temps(o); }
+static nn_dnnl_temps *bn_temps(void *o) { return nn_dnnl_bn_temps(o); }
 
 /* The oneDNN object of a layer for the current batch size, on the layer's layouts. */
-static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_fn)(void *), char *e, size_t el) {
+static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_fn)(void *),
+                         nn_dnnl_temps *(**temps_fn)(void *), char *e, size_t el) {
     nn_dnnl_opts o = {0};
     o.src_blocked = l->in_blocked, o.dst_blocked = l->blocked;
     const char *k = l->kind->name;
     if (!strcmp(k, "conv")) {
         nn_conv_shape cs;
         nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
-        *free_fn = conv_free;
+        *free_fn = conv_free, *temps_fn = conv_temps;
         return nn_dnnl_conv_new_opts(&cs, l->bias, &o, e, el);
     }
     if (!strcmp(k, "dense")) {
-        *free_fn = dense_free;
+        *free_fn = dense_free, *temps_fn = dense_temps;
         return nn_dnnl_dense_new(net->batch, l->in_c * l->in_h * l->in_w, l->c, l->bias, e, el);
     }
     if (!strcmp(k, "batchnorm")) {
-        *free_fn = bn_free;
+        *free_fn = bn_free, *temps_fn = bn_temps;
         return nn_dnnl_bn_new(net->batch, l->c, l->h, l->w, l->eps, &o, e, el);
     }
     nn_pool_shape ps;
     nn_pool_shape_init(&ps, net->batch, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
-    *free_fn = pool_free;
+    *free_fn = pool_free, *temps_fn = pool_temps;
     return nn_dnnl_pool_new_opts(&ps, strcmp(k, "maxpool") ? NN_DNNL_POOL_AVG : NN_DNNL_POOL_MAX, &o, e, el);
 }
+
+static void place_temps(const nn_layer *l, void *obj);
 
 /* The layer's oneDNN object for this batch size, built on first use. */
 static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t errlen) {
@@ -107,10 +115,44 @@ static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t e
     int slot = f->obj[0] && f->batch[0] == net->max_batch ? 1 : 0;
     if (f->obj[slot]) f->free(f->obj[slot]);
     char e[512];
-    f->obj[slot] = make_object(net, l, &f->free, e, sizeof e);
+    f->obj[slot] = make_object(net, l, &f->free, &f->temps, e, sizeof e);
     f->batch[slot] = net->batch;
     if (!f->obj[slot]) actlab_errorf(err, errlen, "%s:%d: oneDNN: %s", net->path, l->line, e);
+    else place_temps(l, f->obj[slot]);
     return f->obj[slot];
+}
+
+/* The object's temporaries go where the net planned them (nn_layer.temp), if it planned
+ * any and they fit (a smaller last batch needs no more); otherwise the shared buffer. */
+static void place_temps(const nn_layer *l, void *obj) {
+    const fast_path *f = l->backend;
+    nn_dnnl_temps *t = f->temps(obj);
+    for (int p = 0; p < NN_DNNL_PHASES; p++)
+        if (nn_dnnl_temps_need(t, p) && (!l->temp[p] || nn_dnnl_temps_need(t, p) > (size_t)l->temp_bytes[p])) return;
+    void *base[NN_DNNL_PHASES] = {l->temp[0], l->temp[1]};
+    nn_dnnl_temps_use(t, base);
+}
+
+int nn_layer_temp_needs(actlab_net *net, nn_layer *l, int64_t need[2], char *err, size_t errlen) {
+    need[0] = need[1] = 0;
+    const char *k = l->kind->name;
+    if (net->use_reference || (strcmp(k, "conv") && strcmp(k, "dense") && strcmp(k, "batchnorm") &&
+                               strcmp(k, "maxpool") && strcmp(k, "avgpool")))
+        return 0;
+    int batch = net->batch;
+    net->batch = net->max_batch; /* the object for full batches, built now rather than on first use */
+    void *obj = fast_object(net, l, err, errlen);
+    net->batch = batch;
+    if (!obj) return -1;
+    nn_dnnl_temps *t = ((fast_path *)l->backend)->temps(obj);
+    for (int p = 0; p < 2; p++) need[p] = (int64_t)nn_dnnl_temps_need(t, p);
+    return 0;
+}
+
+void nn_layer_place_temps(nn_layer *l) {
+    fast_path *f = l->backend;
+    for (int i = 0; f && i < 2; i++)
+        if (f->obj[i]) place_temps(l, f->obj[i]);
 }
 
 static int64_t layer_elems(const actlab_net *net, const nn_layer *l) { return (int64_t)net->batch * l->c * l->h * l->w; }

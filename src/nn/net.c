@@ -331,14 +331,18 @@ static void plan_in_place(actlab_net *net) {
 
 /* Forward buffers: each layer's output (shared along a chain of in-place layers) and the
  * copies converted for a layer, all kept for backward, one after another in one arena.
- * Gradient buffers live only from the backward step of their tensor's last reader to their
- * own, so they share a second arena by lifetime (buffer_plan.h): time t is backward's step,
- * t = nlayers - 1 - i for layer i, -1 for the loss. */
+ * Everything else lives only for part of a step, and shares a second arena by lifetime
+ * (buffer_plan.h): gradients, from the backward step of their tensor's last reader to their
+ * own, and each oneDNN layer's temporaries (scratchpads, reordered copies) while it runs.
+ * Time: layer i's forward is t = i, its backward t = 2L - 1 - i, the loss t = L - 1. So the
+ * 160 MB of Winograd temporaries of ResNet-18's last layers sit where the large gradients of
+ * its first layers are at other times. */
 static int plan_buffers(actlab_net *net, char *err, size_t errlen) {
     int L = net->nlayers;
     int64_t B = net->max_batch, act = 0;
     int64_t *off = malloc(sizeof(int64_t) * 3 * (size_t)L);
-    enum { R = 5 }; /* gradient requests per layer */
+    enum { R = 7 }; /* requests per layer in the second arena */
+    int rc = 0;
     nn_buffer_request *req = malloc(sizeof *req * R * (size_t)L);
     if (!off || !req) {
         free(off), free(req);
@@ -353,20 +357,27 @@ static int plan_buffers(actlab_net *net, char *err, size_t errlen) {
             act += (size[k] + NN_ARENA_ALIGN - 1) / NN_ARENA_ALIGN * NN_ARENA_ALIGN;
         }
     }
-    for (int i = 0; i < L; i++) { /* backward: dout, din_conv, dout_plain, grad_sum, grad_conv */
-        const nn_layer *l = &net->layers[i];
-        int t = L - 1 - i;
-        int64_t n = B * l->c * l->h * l->w, in = B * l->in_c * l->in_h * l->in_w, conv = 0;
+    for (int i = 0; i < L && !rc; i++) { /* dout, din_conv, dout_plain, grad_sum, grad_conv, temps */
+        nn_layer *l = &net->layers[i];
+        int t = 2 * L - 1 - i;
+        int64_t n = B * l->c * l->h * l->w, in = B * l->in_c * l->in_h * l->in_w, conv = 0, temp[2];
         const nn_layer *s = l->src >= 0 ? &net->layers[l->src] : NULL, *f = l->from >= 0 ? &net->layers[l->from] : NULL;
         if (s && !same_layout(l->in_blocked, s->blocked, (int64_t)s->h * s->w)) conv = in;
         if (f && !same_layout(l->blocked, f->blocked, (int64_t)f->h * f->w) && n > conv) conv = n;
         if (!s && n > conv) conv = n; /* a first layer's din, computed and dropped (batch norm) */
         int adds = s && !converts_input(net, l) && last_consumer(net, l->src) != i;
-        req[R * i] = (nn_buffer_request){n, L - 1 - last_consumer(net, i), t, 0};
+        rc = nn_layer_temp_needs(net, l, temp, err, errlen);
+        req[R * i] = (nn_buffer_request){n, 2 * L - 1 - last_consumer(net, i), t, 0};
         req[R * i + 1] = (nn_buffer_request){converts_input(net, l) ? in : 0, t, t, 0};
         req[R * i + 2] = (nn_buffer_request){converts_output(l) ? n : 0, t, t, 0};
         req[R * i + 3] = (nn_buffer_request){adds ? in : 0, t, t, 0};
         req[R * i + 4] = (nn_buffer_request){conv, t, t, 0};
+        req[R * i + 5] = (nn_buffer_request){(temp[0] + 3) / 4, i, i, 0};
+        req[R * i + 6] = (nn_buffer_request){(temp[1] + 3) / 4, t, t, 0};
+    }
+    if (rc) {
+        free(off), free(req);
+        return -1;
     }
     int64_t grad = nn_plan_offsets(req, R * L);
     net->act_floats = act, net->grad_floats = grad;
@@ -388,6 +399,11 @@ static int plan_buffers(actlab_net *net, char *err, size_t errlen) {
         l->dout_plain = l->out_plain ? g + req[R * i + 2].offset : NULL;
         l->grad_sum = req[R * i + 3].floats ? g + req[R * i + 3].offset : NULL;
         l->grad_conv = req[R * i + 4].floats ? g + req[R * i + 4].offset : NULL;
+        for (int p = 0; p < 2; p++) {
+            l->temp_bytes[p] = 4 * req[R * i + 5 + p].floats;
+            l->temp[p] = l->temp_bytes[p] ? g + req[R * i + 5 + p].offset : NULL;
+        }
+        nn_layer_place_temps(l);
     }
     free(off), free(req);
     return 0;

@@ -39,6 +39,8 @@ struct nn_layer {
                                        a gradient already there; a gradient converted to another layout */
     void *aux, *aux2;               /* per kind: argmax, dropout mask, noise, parameter-gradient scratch */
     void *backend;                  /* a oneDNN primitive set, when used */
+    void *temp[2];                  /* where its oneDNN temporaries live in forward and backward (NULL: */
+    int64_t temp_bytes[2];          /* the backend's shared buffer), planned with the gradients */
 };
 
 /* How a kind treats layouts: OWN reads either and writes the net's choice itself (conv);
@@ -95,6 +97,11 @@ int nn_append_activation(actlab_net *net, const char *spec, int line, char *err,
 const float *nn_layer_input(const actlab_net *net, const nn_layer *l);
 /* Appends a layer of `kind` (by name) reading the previous layer; *out points at it. */
 int nn_append_layer(actlab_net *net, const char *kind, int line, nn_layer **out, char *err, size_t errlen);
+/* A oneDNN layer's temporary bytes in forward and backward (need[0], need[1]; 0 for other
+ * layers): builds its oneDNN object for max_batch now. Then nn_layer_place_temps moves the
+ * temporaries of its objects to l->temp. */
+int nn_layer_temp_needs(actlab_net *net, nn_layer *l, int64_t need[2], char *err, size_t errlen);
+void nn_layer_place_temps(nn_layer *l);
 int nn_append_batchnorm(actlab_net *net, int line, char *err, size_t errlen);
 /* The layer a section's from=-k names (-1: the network's input), or -2 with a message. */
 int nn_section_output(actlab_net *net, int section, int k, const char *path, int line, char *err, size_t errlen);
