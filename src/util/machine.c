@@ -23,8 +23,8 @@
 #define FMA_TRIAL_SECONDS 0.015   /* each run's target length */
 #define STREAM_TRIALS 10          /* timed copy + triad pairs, after one untimed pair, at most */
 #define MIN_TRIALS 3              /* runs (pairs) made whatever the budget */
-#define FMA_BUDGET_SECONDS 0.3    /* no run started after this long... */
-#define STREAM_BUDGET_SECONDS 0.5 /* ... or this long after the arrays are touched */
+#define FMA_BUDGET_SECONDS 0.2    /* no run started after this long... */
+#define STREAM_BUDGET_SECONDS 0.3 /* ... or this long after the arrays are touched */
 
 /* ---- peak: independent FMA chains ---- */
 
