@@ -16,6 +16,7 @@ int cmd_test(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_machine(int argc, char **argv);
 
 /* Print "actlab CMD: message" to stderr; returns 2 (bad usage/input) for `return cli_fail(...)`. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

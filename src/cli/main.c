@@ -25,6 +25,7 @@ static const struct command {
     {"report", cmd_report, "rebuild report.md and report.html from compare directories (merged) and print the table"},
     {"model", cmd_model, "show a model's layers, shapes, parameters and FLOPs"},
     {"profile", cmd_profile, "time each layer's forward and backward over training steps (like caffe time)"},
+    {"machine", cmd_machine, "measure this machine's peak FP32 GFLOP/s and STREAM bandwidth (the roofline)"},
 };
 
 static void usage(FILE *out) {
