@@ -23,7 +23,7 @@
 
 static void usage(void) {
     puts("usage: actlab profile --model M --data D --act A [--act-per-channel] [--batch B] [--threads T]\n"
-         "                      [--steps N] [--warmup W] [--json] [--no-machine]\n"
+         "                      [--steps N] [--warmup W] [--json] [--no-machine] [--unfused]\n"
          "Times N training steps (forward, loss, backward, SGD update; default 10, after W = 3 warm-up\n"
          "steps) of model M on batches of D (default: lenet, fashion-mnist, relu, batch 128, all cores)\n"
          "and prints each layer's forward and backward time per step, its share of the step, its\n"
@@ -40,7 +40,7 @@ static void usage(void) {
          "and the bound: compute when the layer's FLOPs per byte reach the machine balance (peak /\n"
          "triad), else memory. The machine is measured as `actlab machine` does (about 0.5 s) before\n"
          "the warm-up; --no-machine skips it (those columns say n/a). --json prints the same as one\n"
-         "JSON object.");
+         "JSON object. --unfused runs no layer in place over its input (as actlab train --unfused).");
 }
 
 /* A whole number in [lo, hi] for flag f. */
@@ -178,7 +178,7 @@ static void percent(char *buf, size_t len, double share, int have_machine) {
 
 int cmd_profile(int argc, char **argv) {
     const char *model = "lenet", *data = "fashion-mnist", *act = "relu";
-    int batch = 128, threads = 0, steps = 10, warmup = 3, json = 0, per_channel = 0, no_machine = 0;
+    int batch = 128, threads = 0, steps = 10, warmup = 3, json = 0, per_channel = 0, no_machine = 0, unfused = 0;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int dd = cli_defs_flag("profile", argc, argv, &i);
@@ -188,6 +188,7 @@ int cmd_profile(int argc, char **argv) {
         else if (!strcmp(f, "--json")) json = 1;
         else if (!strcmp(f, "--act-per-channel")) per_channel = 1;
         else if (!strcmp(f, "--no-machine")) no_machine = 1;
+        else if (!strcmp(f, "--unfused")) unfused = 1;
         else if (!v || (v[0] == '-' && v[1] == '-')) return cli_fail("profile", "unknown flag or missing value: '%s' (see actlab profile --help)", f);
         else if (!strcmp(f, "--model")) model = v, i++;
         else if (!strcmp(f, "--data")) data = v, i++;
@@ -233,6 +234,7 @@ int cmd_profile(int argc, char **argv) {
     o.max_batch = batch;
     o.act = spec;
     o.act_per_channel = per_channel;
+    o.unfused = unfused;
     p.net = actlab_net_load(model_path, &o, err, sizeof err);
     if (!p.net) {
         cli_fail("profile", "%s", err);
