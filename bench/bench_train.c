@@ -8,7 +8,10 @@
  *     bench_train --model mlp --batch 64 --threads 1 [--batches N |
  *                 --epochs-fraction F] [--warmup W] [--act relu] [--data D]
  *                 [--synthetic CxHxW [--classes K] [--images N]]
- *                 [--seed S] [--tsv FILE]
+ *                 [--seed S] [--precision f32|bf16] [--tsv FILE]
+ *
+ * --precision bf16 runs the convolutions on bf16 inputs with f32 accumulation
+ * (actlab_net_options.precision; needs AVX512-BF16).
  *
  * --synthetic 3x32x32 replaces --data by N images (default: batch x max(N
  * batches, W, 1)) of standard normal floats (already normalised: no channel
@@ -28,7 +31,7 @@
  *
  * The TSV (one header line, one row): side model batch threads batches images
  * seconds img_s max_rss_mb loss_first loss_last base_rss_mb act layout data
- * step_s_median step_s_min (layout: "actlab", the engine's own choice).
+ * step_s_median step_s_min precision (layout: "actlab", the engine's own choice).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -44,7 +47,7 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: bench_train [--model M] [--batch B] [--threads T] [--batches N | --epochs-fraction F]\n"
                "                   [--warmup W] [--act A] [--data D | --synthetic CxHxW [--classes K] [--images N]]\n"
-               "                   [--seed S] [--tsv FILE]\n");
+               "                   [--seed S] [--precision f32|bf16] [--tsv FILE]\n");
 }
 
 static uint64_t splitmix64(uint64_t *s) {
@@ -94,7 +97,7 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    const char *model = "mlp", *act = "relu", *data = "fashion-mnist", *tsv = NULL, *synth = NULL;
+    const char *model = "mlp", *act = "relu", *data = "fashion-mnist", *tsv = NULL, *synth = NULL, *precision = "f32";
     int batch = 64, threads = 1, warmup = 5, classes = 10;
     int64_t batches = 0, images_wanted = 0;
     double fraction = 1.0;
@@ -114,6 +117,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--images")) images_wanted = strtoll(need(argc, argv, i), NULL, 10), i++;
         else if (!strcmp(a, "--seed")) seed = strtoull(need(argc, argv, i), NULL, 10), i++;
         else if (!strcmp(a, "--tsv")) tsv = need(argc, argv, i), i++;
+        else if (!strcmp(a, "--precision")) precision = need(argc, argv, i), i++;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         else {
             fprintf(stderr, "bench_train: unknown argument '%s'\n", a);
@@ -123,6 +127,10 @@ int main(int argc, char **argv) {
     }
     if (batch < 1 || threads < 1 || warmup < 0 || batches < 0 || !(fraction > 0 && fraction <= 1)) {
         fprintf(stderr, "bench_train: bad --batch, --threads, --warmup, --batches or --epochs-fraction\n");
+        return 2;
+    }
+    if (strcmp(precision, "f32") && strcmp(precision, "bf16")) {
+        fprintf(stderr, "bench_train: --precision expects f32 or bf16, got '%s'\n", precision);
         return 2;
     }
     int sc = 0, sh = 0, sw = 0;
@@ -165,6 +173,7 @@ int main(int argc, char **argv) {
     o.channels = train.channels, o.height = train.height, o.width = train.width, o.classes = train.classes;
     o.max_batch = batch;
     o.act = act;
+    o.precision = strcmp(precision, "bf16") ? ACTLAB_PRECISION_F32 : ACTLAB_PRECISION_BF16;
     actlab_net *net = actlab_net_load(path, &o, err, sizeof err);
     if (!net) {
         fprintf(stderr, "bench_train: %s\n", err);
@@ -250,10 +259,10 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     double rss_mb = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
     double img_s = (double)images / seconds;
-    printf("actlab %s %s batch %d threads %d (%s): %" PRId64 "/%" PRId64 " batches, %" PRId64
+    printf("actlab %s %s %s batch %d threads %d (%s): %" PRId64 "/%" PRId64 " batches, %" PRId64
            " images in %.3f s = %.1f img/s (step median %.3f s); max RSS %.1f MB (%.1f before the data); "
            "loss %.4f -> %.4f\n",
-           model, act, batch, threads, synth ? train.source : train.name, done, nb, images, seconds, img_s, step_med,
+           model, act, precision, batch, threads, synth ? train.source : train.name, done, nb, images, seconds, img_s, step_med,
            rss_mb, base_rss_mb, loss_first, loss_last);
     if (tsv) {
         char tmp[1100];
@@ -264,11 +273,11 @@ int main(int argc, char **argv) {
             return 1;
         }
         fprintf(f, "side\tmodel\tbatch\tthreads\tbatches\timages\tseconds\timg_s\tmax_rss_mb\tloss_first\tloss_last"
-                   "\tbase_rss_mb\tact\tlayout\tdata\tstep_s_median\tstep_s_min\n");
+                   "\tbase_rss_mb\tact\tlayout\tdata\tstep_s_median\tstep_s_min\tprecision\n");
         fprintf(f, "actlab\t%s\t%d\t%d\t%" PRId64 "\t%" PRId64 "\t%.4f\t%.2f\t%.1f\t%.4f\t%.4f\t%.1f\t%s\tactlab\t%s"
-                   "\t%.4f\t%.4f\n",
+                   "\t%.4f\t%.4f\t%s\n",
                 model, batch, threads, done, images, seconds, img_s, rss_mb, loss_first, loss_last, base_rss_mb, act,
-                synth ? train.source : train.name, step_med, step_min);
+                synth ? train.source : train.name, step_med, step_min, precision);
         if (fclose(f) || rename(tmp, tsv)) {
             perror(tsv);
             return 1;
@@ -281,5 +290,9 @@ int main(int argc, char **argv) {
     return 0;
 fail:
     fprintf(stderr, "bench_train: %s\n", err);
+    actlab_loader_free(l); /* stops its thread, which would otherwise read freed data while the process exits */
+    actlab_optim_free(opt);
+    actlab_net_free(net);
+    actlab_dataset_free(&train);
     return 1;
 }

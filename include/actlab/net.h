@@ -26,12 +26,25 @@ extern "C" {
 
 typedef struct actlab_net actlab_net;
 
+/* The arithmetic of the convolutions (actlab_net_options.precision). */
+typedef enum actlab_precision {
+    ACTLAB_PRECISION_F32 = 0, /* the default */
+    /* A speed mode (mixed precision): inside each convolution, its input, weights and output
+     * gradient are rounded to bfloat16 and the products summed in f32; the results, every
+     * buffer the net keeps, the activation functions, batch norm, dense layers, the
+     * optimiser and checkpoints stay f32 (f32 master weights). Needs AVX512-BF16:
+     * building the net fails with "--precision bf16: this CPU has no AVX512-BF16 ..." without it.
+     * The reference layers (use_reference) ignore it. */
+    ACTLAB_PRECISION_BF16,
+} actlab_precision;
+
 typedef struct actlab_net_options {
     int channels, height, width, classes; /* the data's shape; 0: take the model file's [net] values */
     int max_batch;                        /* buffers are sized for this many samples */
     const char *act;                      /* function for layers left open ("relu" if NULL) */
     int act_per_channel;                  /* learnable activation parameters per channel (else per layer) */
     int use_reference;                    /* 1: plain C layers instead of oneDNN (tests, debugging) */
+    actlab_precision precision;           /* of the convolutions: f32 (default) or bf16 (above) */
     int relu_gain;                        /* 1: He's ReLU gain (sqrt 2) before every activation, whatever the
                                              function: a seed then gives every function the same initial
                                              weights (paired comparisons); 0: the function's own gain */

@@ -41,6 +41,8 @@ typedef struct actlab_train_config {
     int act_per_channel;      /* learnable activation parameters per channel */
     int relu_gain;            /* initialise with ReLU's gain before every activation (actlab_net_options) */
     int unfused;              /* no layer in place (actlab_net_options.unfused): the same results, more memory */
+    const char *precision;    /* the convolutions' arithmetic: "f32" (or NULL) or "bf16", a speed mode
+                                 (actlab_net_options.precision); checkpoints hold f32 weights either way */
     /* Left unset (NULL, NAN, -1 or 0 as actlab_train_config_default leaves them), these come
      * from the model file's [net] section, else default to sgd, lr 0.01, momentum 0.9,
      * weight decay 0, no Nesterov, constant schedule, 5 epochs, batch 128. */

@@ -71,9 +71,21 @@ typedef enum nn_dnnl_conv_alg {
     NN_DNNL_ALG_WINOGRAD, /* dnnl_convolution_winograd, falling back to direct */
 } nn_dnnl_conv_alg;
 
+/* The arithmetic of convolutions (--precision). The caller's buffers are f32 either way. */
+typedef enum nn_dnnl_precision {
+    NN_DNNL_F32 = 0, /* the default */
+    /* Mixed precision: inside each call, src, weights and diff_dst are converted (rounded to
+     * nearest even) to bf16 by the reorders into the primitive's layouts; the primitive
+     * multiplies bf16 and accumulates in f32, and dst, diff_src, diff_weights and diff_bias
+     * are f32. Direct algorithm only (oneDNN 2.6 has no bf16 Winograd). Needs AVX512-BF16
+     * (nn_dnnl_bf16_check); creation fails where oneDNN has only its reference kernel. */
+    NN_DNNL_BF16,
+} nn_dnnl_precision;
+
 typedef struct nn_dnnl_opts {
     nn_dnnl_format format;
     nn_dnnl_conv_alg alg; /* convolution only */
+    nn_dnnl_precision precision; /* convolution only */
     /* The caller's layouts of the data tensors (conv and pooling): 0 NCHW, 1 nChw16c
      * (src/nn/layout.h; needs C a multiple of 16). A blocked caller layout is also the
      * primitive's, so the network's activations flow between layers with no reorder. */
@@ -82,6 +94,10 @@ typedef struct nn_dnnl_opts {
 
 /* oneDNN's version and the number of threads it will use, e.g. "oneDNN 2.6.3, 2 threads". */
 const char *nn_dnnl_version(void);
+/* 0 if this CPU and oneDNN run bf16 convolutions natively (AVX512-BF16; oneDNN's emulation
+ * on plain AVX-512 is slower than f32, so it does not count); else -1 with a message
+ * ("--precision bf16: this CPU has no AVX512-BF16 (...)"). Honours ONEDNN_MAX_CPU_ISA. */
+int nn_dnnl_bf16_check(char *err, size_t errlen);
 
 /* ---- convolution (torch.nn.Conv2d, groups 1, dilation 1, zero padding) ---- */
 

@@ -62,6 +62,7 @@
 struct nn_dnnl_conv {
     nn_conv_shape s;
     int bias;
+    int bf16; /* NN_DNNL_BF16: bf16 inputs, f32 accumulation and results */
     char what[128];
     char err[NN_DNNL_ERRLEN];
     char info[640];
@@ -99,15 +100,17 @@ static const dnnl_memory_desc_t *q(const nn_dnnl_prim *p, dnnl_query_t what, int
     return dnnl_primitive_desc_query_md(p->pd, what, index);
 }
 
-/* Appends "STAGE IMPL (name TAG, ...)" to the info line. */
+/* Appends "STAGE IMPL (name TAG, ...)" to the info line; a bf16 tensor's tag reads "bf16:TAG". */
 static void info_add(nn_dnnl_conv *c, const char *stage, const nn_dnnl_prim *p, const char *const *names,
                      const dnnl_query_t *qs, int n) {
     size_t k = strlen(c->info);
     k += (size_t)snprintf(c->info + k, sizeof c->info - k, "%s%s %s (", k ? "; " : "", stage, p->impl);
     for (int i = 0; i < n && k < sizeof c->info; i++) {
         char tag[32];
-        nn_dnnl_md_tag(tag, sizeof tag, q(p, qs[i], 0));
-        k += (size_t)snprintf(c->info + k, sizeof c->info - k, "%s%s %s", i ? ", " : "", names[i], tag);
+        const dnnl_memory_desc_t *md = q(p, qs[i], 0);
+        nn_dnnl_md_tag(tag, sizeof tag, md);
+        k += (size_t)snprintf(c->info + k, sizeof c->info - k, "%s%s %s%s", i ? ", " : "", names[i],
+                              md->data_type == dnnl_bf16 ? "bf16:" : "", tag);
     }
     if (k < sizeof c->info) snprintf(c->info + k, sizeof c->info - k, ")");
 }
@@ -160,6 +163,24 @@ static int make_conv_on(nn_dnnl_conv *c, nn_dnnl_prim *p, conv_init_fn init, con
     return make_conv(c, p, init, any, alg, hint, stage);
 }
 
+/* The same descriptors with the data types of one primitive's tensors (bf16: which of src,
+ * weights and dst are bf16; the rest, and the bias, stay f32). Layouts are kept: a blocked
+ * layout counts elements, not bytes. */
+static conv_mds typed(const conv_mds *m, int bf16, dnnl_data_type_t src, dnnl_data_type_t w, dnnl_data_type_t dst) {
+    conv_mds t = *m;
+    if (bf16) t.src.data_type = src, t.w.data_type = w, t.dst.data_type = dst;
+    return t;
+}
+
+/* bf16: the primitive must be one of oneDNN's bf16 kernels, not its reference loops (which
+ * would run many times slower than f32): no silent slow path. */
+static int bf16_native(nn_dnnl_conv *c, const nn_dnnl_prim *p, const char *stage) {
+    if (!c->bf16 || strncmp(p->impl, "ref", 3)) return 0;
+    snprintf(c->err, sizeof c->err, "%s: %s: --precision bf16: oneDNN has no bf16 kernel here; use --precision f32",
+             c->what, stage);
+    return -1;
+}
+
 static int mdinit(nn_dnnl_conv *c, dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims, dnnl_format_tag_t tag) {
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, tag);
     if (st != dnnl_success)
@@ -184,9 +205,11 @@ static int build(nn_dnnl_conv *c, const nn_dnnl_opts *o) {
     nn_dnnl_format ff = o->format, fd = o->format, fw = o->format;
     if (o->format == NN_DNNL_FMT_AUTO) {
         ff = fw = NN_DNNL_FMT_BLOCKED;
-        fd = s->C <= NN_DNNL_PLAIN_BWD_DATA_MAX_CHANNELS ? NN_DNNL_FMT_PLAIN : NN_DNNL_FMT_BLOCKED;
+        /* bf16 has no plain (gemm) backward data here, only oneDNN's reference loops */
+        fd = s->C <= NN_DNNL_PLAIN_BWD_DATA_MAX_CHANNELS && !c->bf16 ? NN_DNNL_FMT_PLAIN : NN_DNNL_FMT_BLOCKED;
     }
-    dnnl_alg_kind_t alg = alg_kind(o->alg, s);
+    /* oneDNN 2.6 has Winograd for f32 only */
+    dnnl_alg_kind_t alg = c->bf16 ? dnnl_convolution_direct : alg_kind(o->alg, s);
 
     dnnl_dims_t dsrc = {s->B, s->C, s->H, s->W}, dw = {s->O, s->C, s->KH, s->KW}, db = {s->O},
                 ddst = {s->B, s->O, s->OH, s->OW};
@@ -212,10 +235,22 @@ static int build(nn_dnnl_conv *c, const nn_dnnl_opts *o) {
                    *mw = fw == NN_DNNL_FMT_BLOCKED ? &ma : &mp;
     const conv_mds *af = ff == NN_DNNL_FMT_BLOCKED ? &many : &mp, *ad = fd == NN_DNNL_FMT_BLOCKED ? &many : &mp,
                    *aw = fw == NN_DNNL_FMT_BLOCKED ? &many : &mp;
+    /* bf16: each primitive reads bf16 (src, weights, diff_dst) and writes f32 (dst, diff_src,
+     * diff_weights, diff_bias); the caller's buffers (mp) stay f32 and the reorders into the
+     * primitive's layouts convert. */
+    const int bf = c->bf16;
+    const dnnl_data_type_t B16 = dnnl_bf16, F32 = dnnl_f32;
+    conv_mds tf[2] = {typed(mf, bf, B16, B16, F32), typed(af, bf, B16, B16, F32)},
+             td[2] = {typed(md, bf, F32, B16, B16), typed(ad, bf, F32, B16, B16)},
+             tw[2] = {typed(mw, bf, B16, F32, B16), typed(aw, bf, B16, F32, B16)};
+    /* make_conv_on tells "no other layouts to try" by the two pointers being equal */
+    const conv_mds *af_ = mf == af ? &tf[0] : &tf[1], *ad_ = md == ad ? &td[0] : &td[1],
+                   *aw_ = mw == aw ? &tw[0] : &tw[1];
 
     /* forward */
     nn_dnnl_temps_phase(&c->t);
-    if (make_conv_on(c, &c->fwd, init_fwd, mf, af, alg, NULL, "forward")) return -1;
+    if (make_conv_on(c, &c->fwd, init_fwd, &tf[0], af_, alg, NULL, "forward") || bf16_native(c, &c->fwd, "forward"))
+        return -1;
     if (nn_dnnl_arg_make(&c->f_src, &c->t, &mp.src, q(&c->fwd, dnnl_query_src_md, 0), NN_DNNL_IN, c->what,
                          "forward", err, el) ||
         nn_dnnl_arg_make(&c->f_w, &c->t, &mp.w, q(&c->fwd, dnnl_query_weights_md, 0), NN_DNNL_IN, c->what,
@@ -230,8 +265,10 @@ static int build(nn_dnnl_conv *c, const nn_dnnl_opts *o) {
 
     /* backward: data, then weights, in one phase */
     nn_dnnl_temps_phase(&c->t);
-    if (make_conv_on(c, &c->bwd_d, init_bwd_d, md, ad, alg, c->fwd.pd, "backward data") ||
-        make_conv_on(c, &c->bwd_w, init_bwd_w, mw, aw, alg, c->fwd.pd, "backward weights"))
+    if (make_conv_on(c, &c->bwd_d, init_bwd_d, &td[0], ad_, alg, c->fwd.pd, "backward data") ||
+        bf16_native(c, &c->bwd_d, "backward data") ||
+        make_conv_on(c, &c->bwd_w, init_bwd_w, &tw[0], aw_, alg, c->fwd.pd, "backward weights") ||
+        bf16_native(c, &c->bwd_w, "backward weights"))
         return -1;
     const dnnl_memory_desc_t *d_ddst_md = q(&c->bwd_d, dnnl_query_diff_dst_md, 0),
                              *w_ddst_md = q(&c->bwd_w, dnnl_query_diff_dst_md, 0);
@@ -279,7 +316,13 @@ nn_dnnl_conv *nn_dnnl_conv_new_opts(const nn_conv_shape *s, int with_bias, const
     snprintf(c->what, sizeof c->what, "conv %d->%d %dx%d stride %d pad %d on %dx%dx%dx%d", s->C, s->O, s->KH, s->KW,
              s->stride, s->pad, s->B, s->C, s->H, s->W);
     nn_dnnl_opts o = opts ? *opts : (nn_dnnl_opts){0};
-    if ((o.src_blocked && s->C % 16) || (o.dst_blocked && s->O % 16)) {
+    c->bf16 = o.precision == NN_DNNL_BF16;
+    if (o.precision != NN_DNNL_F32 && o.precision != NN_DNNL_BF16) {
+        snprintf(c->err, sizeof c->err, "%s: precision %d: expected f32 (%d) or bf16 (%d)", c->what, (int)o.precision,
+                 NN_DNNL_F32, NN_DNNL_BF16);
+    } else if (c->bf16 && nn_dnnl_bf16_check(c->err, sizeof c->err)) {
+        /* c->err says why */
+    } else if ((o.src_blocked && s->C % 16) || (o.dst_blocked && s->O % 16)) {
         snprintf(c->err, sizeof c->err, "%s: a channel-blocked layout needs a multiple of 16 channels", c->what);
     } else if (s->B <= 0 || s->C <= 0 || s->H <= 0 || s->W <= 0 || s->O <= 0 || s->KH <= 0 || s->KW <= 0 || s->stride <= 0 ||
         s->pad < 0 || s->H + 2 * s->pad < s->KH || s->W + 2 * s->pad < s->KW ||
@@ -350,6 +393,21 @@ int nn_dnnl_conv_backward(nn_dnnl_conv *c, float *din, float *dw, float *db, con
     dnnl_status_t st = dnnl_stream_wait(c->strm);
     if (st != dnnl_success) return nn_dnnl_fail(err, el, c->what, "backward", "dnnl_stream_wait", st);
     return 0;
+}
+
+int nn_dnnl_bf16_check(char *err, size_t errlen) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if ((isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16) return 0;
+    const char *name = (isa & dnnl_cpu_isa_avx512_core_vnni) == dnnl_cpu_isa_avx512_core_vnni ? "avx512_core_vnni"
+                       : (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core           ? "avx512_core"
+                       : (isa & dnnl_cpu_isa_avx2) == dnnl_cpu_isa_avx2                         ? "avx2"
+                                                                                                : "below avx2";
+    if (err && errlen)
+        snprintf(err, errlen,
+                 "--precision bf16: this CPU has no AVX512-BF16 (oneDNN's instruction set here: %s%s); "
+                 "use --precision f32",
+                 name, getenv("ONEDNN_MAX_CPU_ISA") || getenv("DNNL_MAX_CPU_ISA") ? ", limited by ONEDNN_MAX_CPU_ISA" : "");
+    return -1;
 }
 
 const char *nn_dnnl_conv_info(const nn_dnnl_conv *c) { return c->info; }

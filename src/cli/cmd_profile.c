@@ -24,6 +24,7 @@
 static void usage(void) {
     puts("usage: actlab profile --model M --data D --act A [--act-per-channel] [--batch B] [--threads T]\n"
          "                      [--steps N] [--warmup W] [--json] [--no-machine] [--unfused]\n"
+         "                      [--precision f32|bf16]  (bf16: convolutions in bfloat16, as actlab train's)\n"
          "Times N training steps (forward, loss, backward, SGD update; default 10, after W = 3 warm-up\n"
          "steps) of model M on batches of D (default: lenet, fashion-mnist, relu, batch 128, all cores)\n"
          "and prints each layer's forward and backward time per step, its share of the step, its\n"
@@ -179,6 +180,7 @@ static void percent(char *buf, size_t len, double share, int have_machine) {
 int cmd_profile(int argc, char **argv) {
     const char *model = "lenet", *data = "fashion-mnist", *act = "relu";
     int batch = 128, threads = 0, steps = 10, warmup = 3, json = 0, per_channel = 0, no_machine = 0, unfused = 0;
+    actlab_precision precision = ACTLAB_PRECISION_F32;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int dd = cli_defs_flag("profile", argc, argv, &i);
@@ -197,6 +199,7 @@ int cmd_profile(int argc, char **argv) {
         else if (!strcmp(f, "--threads")) { if (whole(f, v, 1, 1024, &threads)) return 2; i++; }
         else if (!strcmp(f, "--steps")) { if (whole(f, v, 1, 1000000, &steps)) return 2; i++; }
         else if (!strcmp(f, "--warmup")) { if (whole(f, v, 0, 1000000, &warmup)) return 2; i++; }
+        else if (!strcmp(f, "--precision")) { if (strcmp(v, "f32") && strcmp(v, "bf16")) return cli_fail("profile", "--precision expects f32 or bf16, got '%s'", v); precision = strcmp(v, "f32") ? ACTLAB_PRECISION_BF16 : ACTLAB_PRECISION_F32, i++; }
         else return cli_fail("profile", "unknown flag '%s' (see actlab profile --help)", f);
     }
     actlab_act_cfg acfg;
@@ -235,6 +238,7 @@ int cmd_profile(int argc, char **argv) {
     o.act = spec;
     o.act_per_channel = per_channel;
     o.unfused = unfused;
+    o.precision = precision;
     p.net = actlab_net_load(model_path, &o, err, sizeof err);
     if (!p.net) {
         cli_fail("profile", "%s", err);

@@ -18,16 +18,19 @@ static void train_usage(void) {
          "                    [--weight-decay WD] [--act-weight-decay WD] [--schedule S] [--seed S]\n"
          "                    [--threads T] [--subset N] [--test-subset N] [--augment none|crop,flip] [--crop-pad P]\n"
          "                    [--val-split F] [--val-seed S] [--init-gain act|relu] [--probe N] [--targets A,B,...]\n"
+         "                    [--precision f32|bf16]\n"
          "                    [--out DIR] [--resume] [--verbose] [--unfused]\n"
          "Defaults: --model lenet --data fashion-mnist --act relu --epochs 5 --batch 128 --optim sgd\n"
          "          --lr 0.01 --momentum 0.9 --weight-decay 0 --schedule constant --seed 1 --out runs/run\n"
-         "          --augment none (crop: --crop-pad 4) --val-seed 0 --probe 1024\n"
+         "          --augment none (crop: --crop-pad 4) --val-seed 0 --probe 1024 --precision f32\n"
          "Writes DIR/config.json, DIR/metrics.jsonl (one record per epoch), DIR/last.ckpt (every epoch)\n"
          "and DIR/final.json (the last epoch's test results by class, with the confusion matrix).\n"
          "--augment crops (after padding P pixels of black) and flips training images; --val-split F\n"
          "holds out F of the training images (after --subset), stratified, as a validation set.\n"
          "--verbose lists the model file's keys left at their defaults. --unfused runs no layer in place\n"
          "over its input (the same results, more memory: the path the in-place one is tested against).\n"
+         "--precision bf16 (a speed mode, needs AVX512-BF16): convolutions multiply in bfloat16 and sum in\n"
+         "f32; everything else, weights and checkpoints included, stays f32.\n"
          "Each epoch's record also has per-layer times, gradient norms and (--probe N images, 0: off)\n"
          "dead units, mean, spread and negative share of every activation layer; --targets 0.8,0.9\n"
          "puts the epoch and seconds at which each test (val) accuracy was reached into final.json.\n"
@@ -84,6 +87,10 @@ static int train_main(int argc, char **argv) {
             c.relu_gain = !strcmp(v, "relu"), i++;
         }
         else if (!strcmp(f, "--schedule")) c.schedule = v, i++;
+        else if (!strcmp(f, "--precision")) {
+            if (strcmp(v, "f32") && strcmp(v, "bf16")) return cli_fail("train", "--precision expects f32 or bf16, got '%s'", v);
+            c.precision = v, i++;
+        }
         else if (!strcmp(f, "--out")) c.out = v, i++;
         else if (!strcmp(f, "--epochs")) { if (number(f, v, 1, 1e6, 1, &d)) return 2; c.epochs = (int)d, i++; }
         else if (!strcmp(f, "--batch")) { if (number(f, v, 1, 65536, 1, &d)) return 2; c.batch = (int)d, i++; }
@@ -141,17 +148,18 @@ static int train_main(int argc, char **argv) {
         cli_fail("train", "%s", err);
         return 1;
     }
+    const char *prec = c.precision && !strcmp(c.precision, "bf16") ? " (bf16)" : "";
     if (r.autoencoder) {
         char val[64] = "";
         if (r.has_val) snprintf(val, sizeof val, "val reconstruction MSE %.5f; ", r.val_loss);
-        printf("trained %s with %s on %s: %d epochs in %.1f s; %stest reconstruction MSE %.5f; records in %s/\n", model,
-               act, c.data, r.epochs_done, r.seconds, val, r.test_loss, c.out);
+        printf("trained %s with %s on %s%s: %d epochs in %.1f s; %stest reconstruction MSE %.5f; records in %s/\n", model,
+               act, c.data, prec, r.epochs_done, r.seconds, val, r.test_loss, c.out);
     } else {
         char val[96] = "", top5[32] = "";
         if (r.has_val) snprintf(val, sizeof val, "val accuracy %.2f%%, val loss %.4f; ", 100 * r.val_acc, r.val_loss);
         if (!isnan(r.test_top5)) snprintf(top5, sizeof top5, " (top-5 %.2f%%)", 100 * r.test_top5);
-        printf("trained %s with %s on %s: %d epochs in %.1f s; %stest accuracy %.2f%%%s, test loss %.4f; records in %s/\n",
-               model, act, c.data, r.epochs_done, r.seconds, val, 100 * r.test_acc, top5, r.test_loss, c.out);
+        printf("trained %s with %s on %s%s: %d epochs in %.1f s; %stest accuracy %.2f%%%s, test loss %.4f; records in %s/\n",
+               model, act, c.data, prec, r.epochs_done, r.seconds, val, 100 * r.test_acc, top5, r.test_loss, c.out);
     }
     return 0;
 }

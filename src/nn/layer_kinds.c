@@ -80,6 +80,7 @@ static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_
                          nn_dnnl_temps *(**temps_fn)(void *), char *e, size_t el) {
     nn_dnnl_opts o = {0};
     o.src_blocked = l->in_blocked, o.dst_blocked = l->blocked;
+    o.precision = net->precision == ACTLAB_PRECISION_BF16 ? NN_DNNL_BF16 : NN_DNNL_F32;
     const char *k = l->kind->name;
     if (!strcmp(k, "conv")) {
         nn_conv_shape cs;

@@ -454,6 +454,7 @@ static actlab_net *make(nn_cfg *cfg, int loaded, const actlab_net_options *opts,
     net->use_reference = o.use_reference;
     net->relu_gain = o.relu_gain;
     net->unfused = o.unfused;
+    net->precision = o.precision;
     int rc = build(net, cfg, &o, err, errlen);
     nn_cfg_free(cfg);
     if (!rc) {

@@ -74,6 +74,7 @@ struct actlab_net {
     char open_act[256];             /* the function for layers left open */
     int in_c, in_h, in_w, classes;
     int max_batch, batch, training, xavier, mse, act_per_channel, use_reference, relu_gain;
+    actlab_precision precision;     /* of the oneDNN convolutions */
     uint64_t seed, step;            /* init seed (also seeds dropout and noise), optimiser step */
     nn_layer *layers;
     int nlayers, cap;

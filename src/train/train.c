@@ -28,6 +28,7 @@
 #include "actlab/data.h"
 #include "actlab/net.h"
 #include "actlab/optim.h"
+#include "backend/dnnl_backend.h" /* nn_dnnl_bf16_check */
 
 #ifndef ACTLAB_VERSION
 #define ACTLAB_VERSION "0.1.0"
@@ -190,6 +191,7 @@ static cJSON *config_json(const run *r, int threads) {
     cJSON_AddStringToObject(o, "act", r->act_spec);
     cJSON_AddBoolToObject(o, "act_per_channel", c->act_per_channel);
     cJSON_AddStringToObject(o, "init_gain", c->relu_gain ? "relu" : "act");
+    cJSON_AddStringToObject(o, "precision", c->precision ? c->precision : "f32");
     cJSON_AddStringToObject(o, "optim", c->optim);
     cJSON_AddNumberToObject(o, "lr", c->lr);
     cJSON_AddNumberToObject(o, "momentum", c->momentum);
@@ -226,6 +228,7 @@ static cJSON *config_json(const run *r, int threads) {
 static int off_by_default(const cJSON *item) {
     static const char *const keys[] = {"augment", "crop_pad", "val_split", "val_seed", "val_images"};
     if (!strcmp(item->string, "init_gain")) return cJSON_IsString(item) && !strcmp(item->valuestring, "act");
+    if (!strcmp(item->string, "precision")) return cJSON_IsString(item) && !strcmp(item->valuestring, "f32");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(item->string, keys[i]))
             return cJSON_IsString(item) ? !strcmp(item->valuestring, "none") : cJSON_IsNumber(item) && item->valuedouble == 0;
@@ -264,6 +267,11 @@ static int setup(run *r, char *err, size_t errlen) {
     const actlab_train_config *c = r->cfg;
     char e[1024];
     if (c->epochs < 1 || c->batch < 1) return actlab_errorf(err, errlen, "epochs and batch must be at least 1");
+    int bf16 = c->precision && !strcmp(c->precision, "bf16");
+    if (c->precision && !bf16 && strcmp(c->precision, "f32"))
+        return actlab_errorf(err, errlen, "--precision expects f32 or bf16, got '%s'", c->precision);
+    /* now rather than at the first batch (the net builds its oneDNN objects then) */
+    if (bf16 && nn_dnnl_bf16_check(e, sizeof e)) return actlab_errorf(err, errlen, "%s", e);
     if (actlab_augment_parse(c->augment, c->crop_pad ? c->crop_pad : 4, &r->aug, e, sizeof e))
         return actlab_errorf(err, errlen, "--augment: %s", e);
     if (c->crop_pad && !r->aug.pad) return actlab_errorf(err, errlen, "--crop-pad needs --augment crop (or crop,flip)");
@@ -299,6 +307,10 @@ static int setup(run *r, char *err, size_t errlen) {
     o.act_per_channel = c->act_per_channel;
     o.relu_gain = c->relu_gain;
     o.unfused = c->unfused;
+    o.precision = bf16 ? ACTLAB_PRECISION_BF16 : ACTLAB_PRECISION_F32;
+    if (bf16)
+        fprintf(r->log, "precision bf16: convolutions multiply bf16 (inputs, weights, gradients rounded) and sum in "
+                        "f32; weights, optimiser and checkpoints stay f32\n");
     char notes[8192] = "";
     if (c->verbose) o.verbose = 1, o.log = notes, o.loglen = sizeof notes;
     r->net = actlab_net_load(c->model, &o, e, sizeof e);
