@@ -662,7 +662,7 @@ int main(int argc, char **argv) {
                    "model\tlayers\tcount\tC\tH\tW\tO\tOH\tOW\tK\tstride\tpad\tbias\tbwd_data\tsrc_layout\tdst_layout"
                    "\tflops\tstep_ms\tstep_lo\tstep_hi\tstep_fwd_ms\tstep_bwd_ms\talone_ms\talone_lo\talone_hi"
                    "\talone_fwd_ms\talone_bwd_data_ms\talone_bwd_weights_ms\tratio\tstep_gflops\talone_gflops"
-                   "\timpl_fwd\timpl_bwd_data\timpl_bwd_weights\tsamples_step\tsamples_alone\n",
+                   "\timpl_fwd\timpl_bwd_data\timpl_bwd_weights\tsamples_step\tsamples_alone\tbatch\tthreads\n",
                 batch, threads, rounds, steps, repeats, warmup, dv->major, dv->minor, dv->patch);
     if (fm)
         fprintf(fm, "model\tbatch\tthreads\tstep_ms\tstep_lo\tstep_hi\tconv_ms\tconv_alone_ms\tconv_layers"
@@ -704,14 +704,14 @@ int main(int argc, char **argv) {
                 const conv_shape *s = &gr->s;
                 fprintf(f,
                         "\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.6g\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f"
-                        "\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.2f\t%s\t%s\t%s\t%d\t%d\n",
+                        "\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.2f\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n",
                         gr->count, s->C, s->H, s->W, s->O, s->OH, s->OW, s->K, s->stride, s->pad, s->bias, s->bwd_data,
                         s->src_blocked ? "nChw16c" : "NCHW", s->dst_blocked ? "nChw16c" : "NCHW", fl, 1e3 * a.med,
                         1e3 * a.lo, 1e3 * a.hi, 1e3 * af.med, 1e3 * ab.med, 1e3 * alone_sum[k].med,
                         1e3 * alone_sum[k].lo, 1e3 * alone_sum[k].hi, 1e3 * alone_f[k].med, 1e3 * alone_d[k].med,
                         1e3 * alone_w[k].med, alone_sum[k].med / a.med, fl / a.med / 1e9, fl / alone_sum[k].med / 1e9,
                         alones[k].fwd.impl, s->bwd_data ? alones[k].bwd_d.impl : "-", alones[k].bwd_w.impl, gr->t_sum.n,
-                        alones[k].t_sum.n);
+                        alones[k].t_sum.n, batch, threads);
             }
         }
         printf("all %d conv layers: %.1f ms in the step, %.1f ms alone (%.0f%%); useful FLOPs of a step %.3f G/image\n",
