@@ -12,17 +12,21 @@
  * 16 chains with AVX-512, 12 with AVX2 + FMA, 16 scalar ones otherwise: more than FMA
  * latency x FMA units, so the units never wait) in the widest vectors the library was
  * compiled for (chosen at compile time; -march=native builds for this machine), an FMA
- * counted as 2 FLOPs; the best of 3 to 8 runs of about 15 ms (fewer when they run long).
+ * counted as 2 FLOPs. All threads run together, 3 to 8 times for about 15 ms; each thread
+ * times its runs by its own CPU time (the time it ran, not the time it waited for a core
+ * that another process held), and the peak is the sum of each thread's best rate: what
+ * the cores can do, not what a busy machine happened to leave free.
  *
  * Bandwidth: STREAM's copy (c[i] = a[i]) and triad (a[i] = b[i] + s * c[i]) over three
  * arrays of ACTLAB_MACHINE_STREAM_BYTES each (doubles, far larger than the caches),
  * allocated and first touched by the same threads before any timing, plain (not
  * non-temporal) stores; bytes counted as STREAM counts them: copy 16 B per element
  * (8 read + 8 written), triad 24 B (16 read + 8 written), write-allocate reads not
- * counted; the best of 3 to 5 runs of each.
+ * counted; the best of 3 to 10 runs of each (a copy of 128 MiB lasts a few ms: more runs,
+ * more chances of one while no other process holds a core).
  *
- * The machine may be shared and noisy: the figures are best-of measurements, good to
- * a few per cent on a quiet machine, lower when other work runs.
+ * The machine may be shared and noisy: the peak holds steady (within a few per cent here),
+ * the bandwidths are wall-clock best-of figures, lower while other work runs.
  */
 #ifndef ACTLAB_MACHINE_H
 #define ACTLAB_MACHINE_H
@@ -43,7 +47,7 @@ typedef struct actlab_machine {
     double stream_triad_gbs;  /* GB/s, 24 B per element */
     size_t stream_array_bytes;/* the size of each STREAM array */
     int peak_runs;            /* timed FMA runs the peak is the best of (3 to 8, by a time budget) */
-    int stream_runs;          /* timed copies (and triads) the bandwidths are the best of (3 to 5) */
+    int stream_runs;          /* timed copies (and triads) the bandwidths are the best of (3 to 10) */
     double seconds;           /* wall time the whole measurement took */
 } actlab_machine;
 

@@ -17,10 +17,12 @@ static void usage(void) {
     puts("usage: actlab machine [--threads T] [--json]\n"
          "Measures this machine on T OpenMP threads (default: all cores), in about half a second:\n"
          "peak FP32 GFLOP/s (independent chains of fused multiply-adds in the widest vectors the\n"
-         "build targets, an FMA = 2 FLOPs, best of up to 8 runs of 15 ms) and STREAM copy and triad GB/s (three\n"
-         "arrays of 64 MiB; copy counted as 16 B per element, triad as 24 B, as STREAM counts them,\n"
-         "best of up to 5). --json prints one object: threads, isa, peak_gflops, stream_copy_gbs,\n"
-         "stream_triad_gbs, balance (peak / triad, FLOPs per byte), seconds.");
+         "build targets, an FMA = 2 FLOPs; the threads run together up to 8 times for 15 ms, each\n"
+         "timed by its own CPU time; the sum of each thread's best rate) and STREAM copy and triad\n"
+         "GB/s (three arrays of 64 MiB; copy counted as 16 B per element, triad as 24 B, as STREAM\n"
+         "counts them; wall clock, best of up to 10). --json prints one object: threads, isa,\n"
+         "peak_gflops, stream_copy_gbs, stream_triad_gbs, balance (peak / triad, FLOPs per byte),\n"
+         "stream_array_mib, seconds.");
 }
 
 int cmd_machine(int argc, char **argv) {
