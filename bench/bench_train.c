@@ -1,5 +1,5 @@
 /*
- * bench/bench_train.c — actlab's side of bench/run-train: images per second of
+ * bench/bench_train.c — actlab's side of bench/run's training steps: images per second of
  * one training epoch, or of its first N batches (forward, softmax cross-entropy,
  * backward, SGD step), of a model on Fashion-MNIST's training split held in
  * memory or on synthetic data, fed by actlab's shuffling batch loader, and the
@@ -31,7 +31,9 @@
  *
  * The TSV (one header line, one row): side model batch threads batches images
  * seconds img_s max_rss_mb loss_first loss_last base_rss_mb act layout data
- * step_s_median step_s_min precision (layout: "actlab", the engine's own choice).
+ * step_s_median step_s_min flops_per_image precision (layout: "actlab", the engine's
+ * own choice; flops_per_image: the useful FLOPs of a training step per image, see
+ * bench_common.h; precision: f32 or bf16).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -43,6 +45,7 @@
 #include "actlab/data.h"
 #include "actlab/net.h"
 #include "actlab/optim.h"
+#include "bench_common.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: bench_train [--model M] [--batch B] [--threads T] [--batches N | --epochs-fraction F]\n"
@@ -89,11 +92,6 @@ static const char *need(int argc, char **argv, int i) {
         exit(2);
     }
     return argv[i + 1];
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv) {
@@ -251,8 +249,7 @@ int main(int argc, char **argv) {
     }
     double seconds = omp_get_wtime() - t0;
 #undef STEP
-    qsort(steps, (size_t)done, sizeof *steps, cmp_double);
-    double step_med = done ? (done % 2 ? steps[done / 2] : 0.5 * (steps[done / 2 - 1] + steps[done / 2])) : NAN;
+    double step_med = done ? bench_median(steps, (int)done) : NAN; /* sorts steps */
     double step_min = done ? steps[0] : NAN;
     free(steps);
 
@@ -273,11 +270,11 @@ int main(int argc, char **argv) {
             return 1;
         }
         fprintf(f, "side\tmodel\tbatch\tthreads\tbatches\timages\tseconds\timg_s\tmax_rss_mb\tloss_first\tloss_last"
-                   "\tbase_rss_mb\tact\tlayout\tdata\tstep_s_median\tstep_s_min\tprecision\n");
+                   "\tbase_rss_mb\tact\tlayout\tdata\tstep_s_median\tstep_s_min\tflops_per_image\tprecision\n");
         fprintf(f, "actlab\t%s\t%d\t%d\t%" PRId64 "\t%" PRId64 "\t%.4f\t%.2f\t%.1f\t%.4f\t%.4f\t%.1f\t%s\tactlab\t%s"
-                   "\t%.4f\t%.4f\t%s\n",
+                   "\t%.4f\t%.4f\t%.6g\t%s\n",
                 model, batch, threads, done, images, seconds, img_s, rss_mb, loss_first, loss_last, base_rss_mb, act,
-                synth ? train.source : train.name, step_med, step_min, precision);
+                synth ? train.source : train.name, step_med, step_min, bench_step_flops_per_image(net), precision);
         if (fclose(f) || rename(tmp, tsv)) {
             perror(tsv);
             return 1;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/train_torch.py -- PyTorch 1.13's side of bench/run-train: images per
+"""bench/train_torch.py -- PyTorch 1.13's side of bench/run's training steps: images per
 second of one training epoch (or its first N batches) of the same networks as
 bench/bench_train.c, on Fashion-MNIST's training split held in memory as one
 float32 tensor or on synthetic data (--synthetic CxHxW), and the process's peak
