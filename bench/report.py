@@ -513,6 +513,10 @@ def section_train(out, meta, conv, mach):
             r = dict(zip(lines[0], l))
             r.setdefault("act", "relu")
             r.setdefault("layout", "nchw")
+            if r["act"].startswith("expr:"):
+                r["act"] = "erelu (formula)"  # bench/run's resnet18-erelu_expr
+            if r.get("precision") == "bf16":
+                r["act"] += " bf16"
             r["malloc"] = "plain" if "_plainmalloc_" in os.path.basename(p) else "keep"
             rows.append(r)
     names = {("resnet18", "relu"): "ResNet-18 >= 4x PyTorch (ReLU)", ("resnet18", "erelu"):
@@ -564,7 +568,7 @@ def section_train(out, meta, conv, mach):
     small = sorted({(m, b, t) for m, a, b, t, s, l, ml in groups if m in SMALL}, key=lambda k: (k[0] != "mlp", k[2]))
     big = sorted({(m, a, b, t) for m, a, b, t, s, l, ml in groups if m in BIG and ml == "keep"},
                  key=lambda k: (BIG.index(k[0]), k[1] != "relu", k[3]))
-    sp_of, fastest, rss_of = {}, {}, {}
+    sp_of, fastest, rss_of, formula = {}, {}, {}, {}
 
     if small:
         w("### Fashion-MNIST: MLP and LeNet, one whole epoch\n\n")
@@ -611,6 +615,25 @@ def section_train(out, meta, conv, mach):
           "repeat (PyTorch: of either layout), the figure least disturbed by other jobs. torch max RSS: that of the "
           "faster layout. Epoch: 50,000 images at the median rate, **extrapolated**, not measured.\n\n"
           % (imgs, steps, meta.get("warmup", "?")))
+        # actlab alone: EReLU as a user formula, bf16 convolutions; set against actlab's own runs
+        solo = [(m, a, b, t) for m, a, b, t in big if side(m, a, b, t, "actlab") and not side(m, a, b, t, "torch")]
+        if solo:
+            w("actlab alone (no PyTorch counterpart), against actlab's own run of the same network:\n\n"
+              "| model | variant | threads | actlab img/s | against | its img/s | step time ratio | max RSS MB |\n"
+              "|---|---|---:|---:|---|---:|---:|---:|\n")
+            for m, a, b, t in solo:
+                c = side(m, a, b, t, "actlab")
+                base = "erelu" if a.startswith("erelu") else "relu"
+                r0 = side(m, base, b, t, "actlab")
+                w("| %s | %s | %d | %s | %s | %s | %s | %.0f |\n"
+                  % (m, a, t, rng(c, "%.1f"), base, "%.1f" % r0["img_s"] if r0 else "–",
+                     "%.3f" % (r0["img_s"] / c["img_s"]) if r0 else "–", c["rss"]))
+                formula[(m, t)] = (c, r0) if a == "erelu (formula)" else formula.get((m, t))
+            w("\nStep time ratio: the variant's step time over the other's (above 1: the variant is slower). "
+              "`erelu (formula)`: `--act 'expr:x >= 0 ? x : -log(1 - x)'`, the catalogue's formula engine "
+              "(a user formula's derivative comes from the symbolic differentiator and is evaluated from x, so the "
+              "layer cannot run in place). `bf16`: `--precision bf16`, convolutions on bfloat16 inputs with f32 "
+              "sums (oneDNN 2.6 has no bf16 Winograd: those layers run direct).\n\n")
         er = [(m, t) for m, a, b, t in big if a == "erelu"]
         parts = []
         for m, t in er:
@@ -690,6 +713,15 @@ def section_train(out, meta, conv, mach):
             done = True
     if not done:
         verdict("any activation within 5 % of ReLU's step time (ResNet-18)", None, "not measured")
+    fr = [(t, v) for (m, t), v in sorted(formula.items()) if m == "resnet18" and v and v[1]]
+    if fr:
+        t, (c, r0) = fr[-1]
+        ratio = r0["img_s"] / c["img_s"]
+        verdict("a user formula inside training <= 1.2x the built-in's step time", ratio <= 1.2,
+                "EReLU as a formula %.3fx the built-in EReLU's step time (%.1f vs %.1f img/s, ResNet-18, %s)"
+                % (ratio, c["img_s"], r0["img_s"], plural(t, "thread")))
+    else:
+        verdict("a user formula inside training <= 1.2x the built-in's step time", None, "not measured")
     done = False
     for t in tb[-1:]:
         if ("resnet18", "relu", t) in rss_of:
