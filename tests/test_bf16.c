@@ -5,7 +5,8 @@
  * values is exact in f32 and oneDNN sums in f32: so the mode rounds src, weights and
  * diff_dst and nothing else (dst, diff_src, diff_weights and diff_bias stay f32, and the
  * gradients still accumulate into dw/db). Against the reference on the unrounded inputs it
- * is within bf16's error (~1e-2 relative) and not bit-identical.
+ * is within bf16's error (~1e-2 relative) and not bit-identical. The speed mode keeps f32
+ * Winograd where that is faster (256 channels and more), bit for bit.
  *
  * Whole nets (a residual net with batch norm whose activations are kept channel-blocked,
  * and a LeNet-like one with plain few-channel inputs): the bf16 net's output and every
@@ -142,6 +143,37 @@ static void conv_case(int B, int C, int H, int W, int O, int K, int stride, int 
     free(out_f), free(din_f), free(dw_f), free(db_f);
 }
 
+/* The speed mode leaves f32 Winograd where it beats bf16 (3x3 stride 1, >= 256 channels in
+ * and out): f32 there, bit for bit, and saying so; NN_DNNL_BF16_ALL takes bf16 anyway. */
+static void kept_f32_case(void) {
+    nn_conv_shape s;
+    nn_conv_shape_init(&s, 2, 256, 4, 4, 256, 3, 1, 1);
+    char err[512];
+    nn_dnnl_opts of = {0}, ob = {.precision = NN_DNNL_BF16}, oa = {.precision = NN_DNNL_BF16_ALL};
+    nn_dnnl_conv *f = nn_dnnl_conv_new_opts(&s, 0, &of, err, sizeof err), *b = nn_dnnl_conv_new_opts(&s, 0, &ob, err, sizeof err),
+                 *a = nn_dnnl_conv_new_opts(&s, 0, &oa, err, sizeof err);
+    CHECK(f && b && a, "256->256 3x3 on 4x4: %s", err);
+    if (f && b && a) {
+        CHECK(!strncmp(nn_dnnl_conv_info(b), "f32 (bf16 is slower here", 24) && strstr(nn_dnnl_conv_info(b), "wino") &&
+                  !strstr(nn_dnnl_conv_info(b), "bf16:"),
+              "bf16 mode, 256->256: f32 Winograd, said so: %s", nn_dnnl_conv_info(b));
+        CHECK(strstr(nn_dnnl_conv_info(a), "jit_bf16") != NULL, "bf16 everywhere, 256->256: %s", nn_dnnl_conv_info(a));
+        int64_t nin = 2 * 256 * 16, nw = 256 * 256 * 9;
+        float *in = rand_buf(nin), *w = rand_buf(nw), *o1 = malloc(sizeof(float) * (size_t)nin),
+              *o2 = malloc(sizeof(float) * (size_t)nin), *o3 = malloc(sizeof(float) * (size_t)nin);
+        CHECK(nn_dnnl_conv_forward(f, o1, in, w, NULL) == 0 && nn_dnnl_conv_forward(b, o2, in, w, NULL) == 0 &&
+                  nn_dnnl_conv_forward(a, o3, in, w, NULL) == 0,
+              "256->256 forward");
+        CHECK(memcmp(o1, o2, sizeof(float) * (size_t)nin) == 0, "bf16 mode, 256->256: not f32's bits");
+        CHECK(rel_err(o3, o1, nin) > 1e-5 && rel_err(o3, o1, nin) < 1e-2, "bf16 everywhere, 256->256: %.3g from f32",
+              rel_err(o3, o1, nin));
+        free(in), free(w), free(o1), free(o2), free(o3);
+    }
+    nn_dnnl_conv_free(f);
+    nn_dnnl_conv_free(b);
+    nn_dnnl_conv_free(a);
+}
+
 /* ---- whole nets ---- */
 
 /* Residual blocks with batch norm on 16 and 32 channels (activations channel-blocked,
@@ -246,6 +278,7 @@ int main(void) {
     conv_case(2, 32, 8, 8, 32, 3, 1, 1, 0);  /* 3x3 same, where f32 runs Winograd from 64 channels */
     conv_case(2, 32, 8, 8, 64, 3, 2, 1, 0);  /* strided */
     conv_case(2, 32, 8, 8, 64, 1, 2, 0, 1);  /* the 1x1 projection */
+    kept_f32_case();
     net_case("res_net", res_net, "elu", 1, 2e-2);
     net_case("res_net", res_net, "swish", 1, 2e-2);
     net_case("res_net", res_net, "relu", 1, 0.3);

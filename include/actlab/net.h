@@ -32,9 +32,10 @@ typedef enum actlab_precision {
     /* A speed mode (mixed precision): inside each convolution, its input, weights and output
      * gradient are rounded to bfloat16 and the products summed in f32; the results, every
      * buffer the net keeps, the activation functions, batch norm, dense layers, the
-     * optimiser and checkpoints stay f32 (f32 master weights). Needs AVX512-BF16:
-     * building the net fails with "--precision bf16: this CPU has no AVX512-BF16 ..." without it.
-     * The reference layers (use_reference) ignore it. */
+     * optimiser and checkpoints stay f32 (f32 master weights). Convolutions where f32
+     * Winograd is faster (3x3 stride 1, >= 256 channels in and out) stay f32. Needs
+     * AVX512-BF16: building the net fails with "--precision bf16: this CPU has no
+     * AVX512-BF16 ..." without it. The reference layers (use_reference) ignore it. */
     ACTLAB_PRECISION_BF16,
 } actlab_precision;
 

@@ -1,7 +1,8 @@
 /*
  * dnnl_backend.h — the oneDNN (Debian libdnnl 2.6, C API) backend for the
  * layers that carry the arithmetic: 2-D convolution, inner product (dense)
- * and max/avg pooling, forward and backward, float32.
+ * and max/avg pooling, forward and backward, float32 (convolutions optionally
+ * multiply in bf16: nn_dnnl_precision).
  *
  * At this interface every tensor is a plain float buffer in the reference's
  * layout (src/nn/layers_ref.h), unless the options say that the activations
@@ -71,15 +72,20 @@ typedef enum nn_dnnl_conv_alg {
     NN_DNNL_ALG_WINOGRAD, /* dnnl_convolution_winograd, falling back to direct */
 } nn_dnnl_conv_alg;
 
-/* The arithmetic of convolutions (--precision). The caller's buffers are f32 either way. */
+/* The arithmetic of convolutions (--precision). The caller's buffers are f32 either way.
+ * In bf16, inside each call, src, weights and diff_dst are converted (rounded to nearest
+ * even) to bf16 by the reorders into the primitive's layouts; the primitive multiplies bf16
+ * and accumulates in f32, and dst, diff_src, diff_weights and diff_bias are f32. Direct
+ * algorithm only (oneDNN 2.6 has no bf16 Winograd). Needs AVX512-BF16 (nn_dnnl_bf16_check);
+ * creation fails where oneDNN has only its reference kernel for bf16. */
 typedef enum nn_dnnl_precision {
     NN_DNNL_F32 = 0, /* the default */
-    /* Mixed precision: inside each call, src, weights and diff_dst are converted (rounded to
-     * nearest even) to bf16 by the reorders into the primitive's layouts; the primitive
-     * multiplies bf16 and accumulates in f32, and dst, diff_src, diff_weights and diff_bias
-     * are f32. Direct algorithm only (oneDNN 2.6 has no bf16 Winograd). Needs AVX512-BF16
-     * (nn_dnnl_bf16_check); creation fails where oneDNN has only its reference kernel. */
+    /* The speed mode: bf16 wherever it measured faster than f32, i.e. everywhere but the 3x3
+     * stride-1 layers with at least NN_DNNL_BF16_F32_WINO_CHANNELS input and output channels,
+     * where f32 Winograd is faster (table in dnnl_conv.c): those stay f32, and
+     * nn_dnnl_conv_info() begins with "f32 (bf16 is slower here)". */
     NN_DNNL_BF16,
+    NN_DNNL_BF16_ALL, /* bf16 in every convolution (measurements, tests) */
 } nn_dnnl_precision;
 
 typedef struct nn_dnnl_opts {

@@ -1,7 +1,7 @@
 /*
  * dnnl_conv.c — 2-D convolution on oneDNN: forward, backward data, backward
- * weights (+ bias), float32, with the reference's plain layouts at the
- * interface (dnnl_backend.h).
+ * weights (+ bias), float32 (or bf16 arithmetic on float32 buffers, below), with
+ * the reference's plain layouts at the interface (dnnl_backend.h).
  *
  * Three primitives are built at creation: forward (forward_training), backward
  * data and backward weights (both hinted by the forward). Each argument either
@@ -46,6 +46,21 @@
  * the direct sum's (max |diff| / max |ref| ~2e-6 vs ~1e-6 on 64->64).
  * Where oneDNN has no Winograd for a primitive, that primitive falls back to
  * direct; nn_dnnl_conv_info() names what runs.
+ *
+ * bf16 (NN_DNNL_BF16, --precision bf16): the primitives' src, weights and diff_dst
+ * are bf16 (the reorders from the caller's f32 buffers round them), dst, diff_src,
+ * diff_weights and the bias f32; oneDNN 2.6 picks its jit_bf16:avx512_core_bf16
+ * kernels (jit_bf16_1x1 for 1x1; LeNet's 1-channel backward weights: gemm). Measured
+ * (ResNet-18's 3x3 shapes, batch 128, 2 threads, blocked layouts, best of 20 calls, ms,
+ * fwd / bwd data / bwd weights; bf16's f32->bf16 reorders in brackets):
+ *                        f32 direct         f32 Winograd       bf16 direct
+ *   64->64 on 32x32      26.5/29.2/28.1     17.7/17.7/25.8     12.3/12.5/16.7 (+2.5)
+ *   128->128 on 16x16    25.4/25.1/26.0     14.0/13.9/15.0     11.0/11.5/13.6 (+1.4)
+ *   256->256 on 8x8      25.7/27.2/28.7      9.1/ 9.2/12.3     13.4/13.8/14.3 (+1.0)
+ * bf16 direct is about 2x f32 direct on every shape, but Winograd's f32 gains with the
+ * channel count and beats it from 256 channels: so NN_DNNL_BF16 keeps those layers f32
+ * (NN_DNNL_BF16_F32_WINO_CHANNELS). Writing dst in bf16 too gained nothing: its
+ * conversion back to f32 costs what the smaller store saves.
  */
 #define NN_DNNL_INTERNAL
 #include "dnnl_backend.h"
@@ -58,6 +73,9 @@
 #define NN_DNNL_PLAIN_BWD_DATA_MAX_CHANNELS 4
 /* default algorithm: Winograd from this many input and output channels */
 #define NN_DNNL_WINO_MIN_CHANNELS 64
+/* NN_DNNL_BF16: layers that run f32 Winograd by default stay f32 from this many input and
+ * output channels (Winograd's f32 beats bf16 direct there) */
+#define NN_DNNL_BF16_F32_WINO_CHANNELS 256
 
 struct nn_dnnl_conv {
     nn_conv_shape s;
@@ -94,6 +112,14 @@ static dnnl_alg_kind_t alg_kind(nn_dnnl_conv_alg a, const nn_conv_shape *s) {
     case NN_DNNL_ALG_WINOGRAD: return dnnl_convolution_winograd;
     default: return dnnl_convolution_direct;
     }
+}
+
+/* Whether a convolution runs in bf16 under the given precision and algorithm. */
+static int runs_bf16(nn_dnnl_precision p, nn_dnnl_conv_alg a, const nn_conv_shape *s) {
+    if (p == NN_DNNL_BF16_ALL) return 1;
+    if (p != NN_DNNL_BF16) return 0;
+    return !(alg_kind(a, s) == dnnl_convolution_winograd && default_alg(s) == dnnl_convolution_winograd &&
+             s->C >= NN_DNNL_BF16_F32_WINO_CHANNELS && s->O >= NN_DNNL_BF16_F32_WINO_CHANNELS);
 }
 
 static const dnnl_memory_desc_t *q(const nn_dnnl_prim *p, dnnl_query_t what, int index) {
@@ -298,6 +324,8 @@ static int build(nn_dnnl_conv *c, const nn_dnnl_opts *o) {
     static const dnnl_query_t fq[] = {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md},
                               dq[] = {dnnl_query_diff_src_md, dnnl_query_weights_md, dnnl_query_diff_dst_md},
                               wq[] = {dnnl_query_src_md, dnnl_query_diff_weights_md, dnnl_query_diff_dst_md};
+    if (o->precision == NN_DNNL_BF16 && !c->bf16)
+        snprintf(c->info, sizeof c->info, "f32 (bf16 is slower here: f32 Winograd)");
     info_add(c, "fwd", &c->fwd, fn, fq, 3);
     info_add(c, "bwd_data", &c->bwd_d, dn, dq, 3);
     info_add(c, "bwd_weights", &c->bwd_w, wn, wq, 3);
@@ -316,11 +344,11 @@ nn_dnnl_conv *nn_dnnl_conv_new_opts(const nn_conv_shape *s, int with_bias, const
     snprintf(c->what, sizeof c->what, "conv %d->%d %dx%d stride %d pad %d on %dx%dx%dx%d", s->C, s->O, s->KH, s->KW,
              s->stride, s->pad, s->B, s->C, s->H, s->W);
     nn_dnnl_opts o = opts ? *opts : (nn_dnnl_opts){0};
-    c->bf16 = o.precision == NN_DNNL_BF16;
-    if (o.precision != NN_DNNL_F32 && o.precision != NN_DNNL_BF16) {
-        snprintf(c->err, sizeof c->err, "%s: precision %d: expected f32 (%d) or bf16 (%d)", c->what, (int)o.precision,
-                 NN_DNNL_F32, NN_DNNL_BF16);
-    } else if (c->bf16 && nn_dnnl_bf16_check(c->err, sizeof c->err)) {
+    c->bf16 = runs_bf16(o.precision, o.alg, s);
+    if (o.precision != NN_DNNL_F32 && o.precision != NN_DNNL_BF16 && o.precision != NN_DNNL_BF16_ALL) {
+        snprintf(c->err, sizeof c->err, "%s: precision %d: expected f32 (%d), bf16 (%d) or bf16 everywhere (%d)",
+                 c->what, (int)o.precision, NN_DNNL_F32, NN_DNNL_BF16, NN_DNNL_BF16_ALL);
+    } else if (o.precision != NN_DNNL_F32 && nn_dnnl_bf16_check(c->err, sizeof c->err)) {
         /* c->err says why */
     } else if ((o.src_blocked && s->C % 16) || (o.dst_blocked && s->O % 16)) {
         snprintf(c->err, sizeof c->err, "%s: a channel-blocked layout needs a multiple of 16 channels", c->what);
