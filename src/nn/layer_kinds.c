@@ -136,10 +136,7 @@ static void place_temps(const nn_layer *l, void *obj) {
 
 int nn_layer_temp_needs(actlab_net *net, nn_layer *l, int64_t need[2], char *err, size_t errlen) {
     need[0] = need[1] = 0;
-    const char *k = l->kind->name;
-    if (net->use_reference || (strcmp(k, "conv") && strcmp(k, "dense") && strcmp(k, "batchnorm") &&
-                               strcmp(k, "maxpool") && strcmp(k, "avgpool")))
-        return 0;
+    if (net->use_reference || l->kind->release != fast_release) return 0; /* no oneDNN object */
     int batch = net->batch;
     net->batch = net->max_batch; /* the object for full batches, built now rather than on first use */
     void *obj = fast_object(net, l, err, errlen);
