@@ -135,7 +135,7 @@ def section_machine(mm, mach, act_stream):
     w("- A shared VM: a 4 KiB page fault (mmap + first touch) costs %s us here; bandwidth and CPU time drift with "
       "other tenants' load\n" % mm["pf_us"])
     w("- %s; %s; actlab %s built `-O3 -march=native` (CMake Release); oneDNN %s (runtime), "
-      "kernels on SLEEF u10 vector functions\n" % (mm["gcc"], mm["cmake"], mm["git"], mm.get("dnnl", "?")))
+      "kernels on inline exp/log polynomials and SLEEF u10 for erf/atan\n" % (mm["gcc"], mm["cmake"], mm["git"], mm.get("dnnl", "?")))
     w("- Debian packages: %s\n" % "; ".join(mm["pkgs"].split(";")))
     w("- PyTorch: %s\n\n" % mm["torch"])
 
@@ -179,17 +179,18 @@ CAUSES = {
              "(src/act/noise.c, 64-bit splitmix mixing per element), which costs more than the memory traffic",
     "noisy_relu": "training mode: one N(0,1) per element from the counter-based generator and Box-Muller "
                   "(log, sqrt, cos): compute-bound, where PyTorch's normal_ draws from a cheaper generator",
-    "elu": "compute-bound on the exponential in the forward; PyTorch 1.13 computes exp(x) - 1",
+    "elu": "compute-bound on expm1 in the forward",
     "gelu": "compute-bound: Phi(x) needs an erfc polynomial and an exp in forward, and again plus the "
             "density's exp in backward; PyTorch 1.13's vectorized gelu uses a cheaper erf polynomial",
-    "gelu_tanh": "compute-bound on SLEEF tanhf (u10)",
-    "tanh": "compute-bound on SLEEF tanhf (u10)",
+    "gelu_tanh": "compute-bound on tanh (one expm1 and a reciprocal) and the cubic",
+    "tanh": "compute-bound on tanh (one expm1 and a reciprocal per element)",
     "identity": "a plain copy on both sides: equal up to the bandwidth drift between the two processes",
 }
 CAUSES["selu"] = CAUSES["celu"] = CAUSES["elu"]
+CAUSES["xwish"] = "compute-bound on SLEEF's atanf (u10) and a division"
 for _k in ("sigmoid", "softplus", "logsigmoid", "tanhshrink", "trelu", "relu_softplus", "erelu", "swish", "silu",
            "xwish", "mish"):
-    CAUSES.setdefault(_k, "compute-bound on its SLEEF transcendental functions (u10)")
+    CAUSES.setdefault(_k, "compute-bound on its exp/log evaluations (src/act/vec_math.h)")
 
 
 def section_act(out, meta):

@@ -77,7 +77,7 @@ static double softplus_f(double x, const double *p) { return p[0] * x > p[1] ? x
 static double softplus_df(double x, const double *p) { return p[0] * x > p[1] ? 1 : sigmoid_d(p[0] * x); }
 static inline vf softplus_fv(vf x, const vf *P) {
     vf bx = P[0] * x;
-    return vsel(bx > P[1], x, vlog1p(vexp(bx)) / P[0]);
+    return vsel(bx > P[1], x, vlog1p(vexp(bx)) * (1.0f / P[0]));
 }
 /* From x, as PyTorch: from y the two sides of the threshold cannot be told apart
  * within e^-threshold of it. */
@@ -109,7 +109,7 @@ static const actlab_act e_hardtanh = {
 static double logsigmoid_f(double x, const double *p) { return -softplus_d(-x); }
 static double logsigmoid_df(double x, const double *p) { return sigmoid_d(-x); }
 static inline vf logsigmoid_fv(vf x, const vf *P) { return -vsoftplus(-x); }
-static inline vf logsigmoid_dyv(vf y, const vf *P) { return -vexpm1_fast(y); }
+static inline vf logsigmoid_dyv(vf y, const vf *P) { return -vexpm1(y); }
 ACT_REF(logsigmoid) ACT_KERNELS_FROM_Y(logsigmoid)
 static const actlab_act e_logsigmoid = {
     .name = "logsigmoid", .aliases = "log_sigmoid", .formula = "ln(1/(1+e^-x)) = -softplus(-x)",
@@ -313,7 +313,7 @@ static const actlab_act e_softshrink = {
 
 static double elu_f(double x, const double *p) { return x > 0 ? x : p[0] * expm1(x); }
 static double elu_df(double x, const double *p) { return x > 0 ? 1 : p[0] * exp(x); }
-static inline vf elu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1_fast(x)); }
+static inline vf elu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1(x)); }
 static inline vf elu_dyv(vf y, const vf *P) { return vsel(y > 0, vsplat(1), y + P[0]); }
 ACT_REF(elu) ACT_KERNELS_FROM_Y(elu)
 static const actlab_act e_elu = {
@@ -326,7 +326,7 @@ static const actlab_act e_elu = {
 #define SELU_A 1.6732632423543772
 static double selu_f(double x, const double *p) { return SELU_L * (x > 0 ? x : SELU_A * expm1(x)); }
 static double selu_df(double x, const double *p) { return SELU_L * (x > 0 ? 1 : SELU_A * exp(x)); }
-static inline vf selu_fv(vf x, const vf *P) { return (float)SELU_L * vsel(x > 0, x, (float)SELU_A * vexpm1_fast(x)); }
+static inline vf selu_fv(vf x, const vf *P) { return (float)SELU_L * vsel(x > 0, x, (float)SELU_A * vexpm1(x)); }
 static inline vf selu_dyv(vf y, const vf *P) { return vsel(y > 0, vsplat((float)SELU_L), y + (float)(SELU_L * SELU_A)); }
 ACT_REF(selu) ACT_KERNELS_FROM_Y(selu)
 static const actlab_act e_selu = {
@@ -336,7 +336,7 @@ static const actlab_act e_selu = {
 
 static double celu_f(double x, const double *p) { return x > 0 ? x : p[0] * expm1(x / p[0]); }
 static double celu_df(double x, const double *p) { return x > 0 ? 1 : exp(x / p[0]); }
-static inline vf celu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1_fast(x / P[0])); }
+static inline vf celu_fv(vf x, const vf *P) { return vsel(x > 0, x, P[0] * vexpm1(x / P[0])); }
 static inline vf celu_dyv(vf y, const vf *P) { return vsel(y > 0, vsplat(1), y / P[0] + 1.0f); }
 ACT_REF(celu) ACT_KERNELS_FROM_Y(celu)
 static const actlab_act e_celu = {
@@ -360,7 +360,7 @@ static const actlab_act e_trelu = {
 /* ln((1+e^x)/2) written as log1p(expm1(x)/2): no cancellation near 0-. */
 static double relu_softplus_f(double x, const double *p) { return x >= 0 ? x : log1p(expm1(x) / 2); }
 static double relu_softplus_df(double x, const double *p) { return x >= 0 ? 1 : sigmoid_d(x); }
-static inline vf relu_softplus_fv(vf x, const vf *P) { return vsel(x >= 0, x, vlog1p(vexpm1_fast(x) * 0.5f)); }
+static inline vf relu_softplus_fv(vf x, const vf *P) { return vsel(x >= 0, x, vlog1p(vexpm1(x) * 0.5f)); }
 static inline vf relu_softplus_dyv(vf y, const vf *P) { return vsel(y >= 0, vsplat(1), 1.0f - 0.5f * vexp(-y)); }
 ACT_REF(relu_softplus) ACT_KERNELS_FROM_Y(relu_softplus)
 static const actlab_act e_relu_softplus = {
@@ -494,8 +494,8 @@ static double mish_df(double x, const double *p) {
  * so nothing cancels. Past x = 20 the gate is 1 in float (and n^2 could overflow). */
 static inline void mish_gate(vf x, vf *t, vf *s) {
     vf n = vexp(vminv(x, vsplat(20))), u = n * (n + 2.0f);
-    *t = vsel(x > 20, vsplat(1), u / (u + 2.0f));
-    *s = n / (n + 1.0f);
+    *t = vsel(x > 20, vsplat(1), u * vrecip_finite(u + 2.0f));
+    *s = n * vrecip_finite(n + 1.0f);
 }
 static inline vf mish_fv(vf x, const vf *P) { vf t, s; mish_gate(x, &t, &s); return gated(x, t); }
 static inline vf mish_dv(vf x, const vf *P) {

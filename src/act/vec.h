@@ -3,8 +3,9 @@
  *
  * `vf` is a GCC vector of ACT_VW floats (16 with AVX-512, 8 with AVX2, 4
  * otherwise); arithmetic on it is plain C operators, comparisons give an
- * all-ones/zero mask `vm`, and transcendental functions come from SLEEF
- * (Debian's libsleef, the vector math library PyTorch uses). Kernels are
+ * all-ones/zero mask `vm`; exp and log are inline polynomials (vec_math.h)
+ * and the other transcendental functions come from SLEEF (Debian's libsleef,
+ * the vector math library PyTorch uses). Kernels are
  * written once against this header and compiled at whatever width the build
  * targets, so no per-element switch or function pointer sits in a hot loop.
  */
@@ -33,7 +34,7 @@
 typedef float vf __attribute__((vector_size(ACT_VW * 4)));
 typedef int32_t vm __attribute__((vector_size(ACT_VW * 4)));
 
-static inline vf vsplat(float s) { return (vf){0} + s; }
+static inline vf vsplat(float s) { return s - (vf){0}; } /* s - 0 keeps -0, 0 + s would not */
 static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 /* Tail of an array: the missing lanes read as 0 and are never written. */
@@ -60,18 +61,30 @@ static inline vf vfma(vf a, vf b, vf c) {
 static inline vf vsel(vm m, vf a, vf b) { return (vf)((m & (vm)a) | (~m & (vm)b)); }
 static inline vf vabs(vf x) { return (vf)((vm)x & 0x7fffffff); }
 static inline vm visnan(vf x) { return x != x; }
-static inline vf vmax0(vf x) { return vsel(x < 0, vsplat(0), x); }   /* NaN stays NaN */
-static inline vf vmaxv(vf a, vf b) { return vsel(a < b, b, a); }
-static inline vf vminv(vf a, vf b) { return vsel(b < a, b, a); }
-static inline vf vclamp(vf x, float lo, float hi) { return vsel(x < lo, vsplat(lo), vsel(x > hi, vsplat(hi), x)); }
+/* a < b ? b : a and b < a ? b : a: a NaN in a stays, and so does a's sign of zero.
+ * vmaxps/vminps return their second operand in exactly those cases. */
+static inline vf vmaxv(vf a, vf b) {
+#if defined(__AVX512F__)
+    return (vf)_mm512_max_ps((__m512)b, (__m512)a);
+#else
+    return vsel(a < b, b, a);
+#endif
+}
+static inline vf vminv(vf a, vf b) {
+#if defined(__AVX512F__)
+    return (vf)_mm512_min_ps((__m512)b, (__m512)a);
+#else
+    return vsel(b < a, b, a);
+#endif
+}
+static inline vf vmax0(vf x) { return vmaxv(x, vsplat(0)); }   /* NaN stays NaN */
+static inline vf vclamp(vf x, float lo, float hi) { return vminv(vmaxv(x, vsplat(lo)), vsplat(hi)); }
 static inline float vsum(vf v) { float s = 0; for (int i = 0; i < ACT_VW; i++) s += v[i]; return s; }
+
+#include "vec_math.h" /* vexp, vexpm1, vlog, vlog1p */
 
 #define ACT_SLEEF1(NAME, FN, ACC) \
     static inline vf NAME(vf x) { return (vf)ACT_SLEEF(FN, ACC)((ACT_MVEC)x); }
-ACT_SLEEF1(vexp, exp, u10)
-ACT_SLEEF1(vexpm1, expm1, u10)
-ACT_SLEEF1(vlog, log, u10)
-ACT_SLEEF1(vlog1p, log1p, u10)
 ACT_SLEEF1(vtanh, tanh, u10)
 ACT_SLEEF1(verf, erf, u10)
 ACT_SLEEF1(vatan, atan, u10)
@@ -90,30 +103,18 @@ static inline vf vsqrt(vf x) {
 }
 static inline vf vpow(vf x, vf y) { return (vf)ACT_SLEEF(pow, u10)((ACT_MVEC)x, (ACT_MVEC)y); }
 
-/* e^x - 1 from one exp, several times cheaper than SLEEF's expm1. Near 0, where
- * e^x - 1 would cancel, the Taylor polynomial of degree 8 (truncation below 1e-8
- * relative for |x| < 0.5); elsewhere e^x - 1 loses at most one rounding. */
-static inline vf vexpm1_fast(vf x) {
-    vf q = vfma(x, vsplat(1.0f / 40320), vsplat(1.0f / 5040));
-    q = vfma(q, x, vsplat(1.0f / 720));
-    q = vfma(q, x, vsplat(1.0f / 120));
-    q = vfma(q, x, vsplat(1.0f / 24));
-    q = vfma(q, x, vsplat(1.0f / 6));
-    q = vfma(q, x, vsplat(0.5f));
-    return vsel(vabs(x) < 0.5f, vfma(x * x, q, x), vexp(x) - 1.0f);
-}
-
 /* tanh(x) = e/(e+2) with e = e^(2x) - 1: one exp instead of SLEEF's tanh. Past
  * |x| = 10 tanh is +-1 in float; the clamp keeps e finite. */
 static inline vf vtanh_fast(vf x) {
-    vf e = vexpm1_fast(2.0f * vclamp(x, -10, 10));
-    return e / (e + 2.0f);
+    vf e = vexpm1(2.0f * vclamp(x, -10, 10));
+    return e * vrecip_finite(e + 2.0f);
 }
 
 /* erfc(z) for z >= 0 with relative error below 1.2e-7 (Numerical Recipes'
  * Chebyshev fit), from one exp: much cheaper than 1 - erf and exact in the tail. */
 static inline vf verfc_pos(vf z) {
-    vf t = 1.0f / (1.0f + 0.5f * z);
+    z = vminv(z, vsplat(11)); /* e^-121 is 0 in float: erfc is exactly 0 from here on, as in libm */
+    vf t = vrecip_finite(1.0f + 0.5f * z);
     static const float c[] = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,
                               -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f};
     vf p = vsplat(c[0]);
