@@ -37,9 +37,15 @@ typedef int32_t vm __attribute__((vector_size(ACT_VW * 4)));
 static inline vf vsplat(float s) { return s - (vf){0}; } /* s - 0 keeps -0, 0 + s would not */
 static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
 static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
-/* Tail of an array: the missing lanes read as 0 and are never written. */
+/* Tail of an array: the missing lanes read as 0 and are never written (masked
+ * loads and stores with AVX-512: a memcpy of a run-time size is a library call). */
+#if defined(__AVX512F__)
+static inline vf vload_part(const float *p, int64_t n) { return (vf)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+static inline void vstore_part(float *p, vf v, int64_t n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v); }
+#else
 static inline vf vload_part(const float *p, int64_t n) { vf v = {0}; memcpy(&v, p, (size_t)n * 4); return v; }
 static inline void vstore_part(float *p, vf v, int64_t n) { memcpy(p, &v, (size_t)n * 4); }
+#endif
 
 /* The first m <= ACT_VW lanes: a whole vector when m allows, else the tail path. */
 static inline vf vload_n(const float *p, int64_t m) { return m == ACT_VW ? vload(p) : vload_part(p, m); }

@@ -12,6 +12,8 @@
 #include "net_internal.h"
 #include "backend/dnnl_backend.h"
 #include "layout.h"
+#include "maxpool_2x2.h"
+#include "conv_1ch.h"
 
 /* ---- helpers ---- */
 
@@ -103,6 +105,9 @@ static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_
 }
 
 static void place_temps(const nn_layer *l, void *obj);
+static int plain_2x2(const actlab_net *net, const nn_layer *l);
+static int conv_1ch(const actlab_net *net, const nn_layer *l);
+static int64_t conv_1ch_scratch_bytes(const nn_layer *l);
 
 /* The layer's oneDNN object for this batch size, built on first use. */
 static void *fast_object(const actlab_net *net, nn_layer *l, char *err, size_t errlen) {
@@ -136,7 +141,11 @@ static void place_temps(const nn_layer *l, void *obj) {
 
 int nn_layer_temp_needs(actlab_net *net, nn_layer *l, int64_t need[2], char *err, size_t errlen) {
     need[0] = need[1] = 0;
-    if (net->use_reference || l->kind->release != fast_release) return 0; /* no oneDNN object */
+    if (conv_1ch(net, l)) { /* its padded planes and per-thread weight gradients */
+        need[0] = need[1] = conv_1ch_scratch_bytes(l);
+        return 0;
+    }
+    if (net->use_reference || l->kind->release != fast_release || plain_2x2(net, l)) return 0; /* no oneDNN object */
     int batch = net->batch;
     net->batch = net->max_batch; /* the object for full batches, built now rather than on first use */
     void *obj = fast_object(net, l, err, errlen);
@@ -194,11 +203,40 @@ static void conv_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t inde
     init_weights(net, l, l->in_c * k2, l->c * k2, seed, index);
 }
 
+/* A one-input-channel, stride-1 conv on plain NCHW runs on conv_1ch.c, not oneDNN
+ * (which pads the single channel to a block of 16); in f32 only, bf16 asks for oneDNN's. */
+static int conv_1ch(const actlab_net *net, const nn_layer *l) {
+    if (net->use_reference || strcmp(l->kind->name, "conv") || l->in_blocked || l->blocked ||
+        net->precision != ACTLAB_PRECISION_F32)
+        return 0;
+    nn_conv_shape cs; /* one sample: net->batch is not set yet when buffers are planned */
+    return !nn_conv_shape_init(&cs, 1, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad) &&
+           nn_conv_1ch_fits(&cs);
+}
+
+static int64_t conv_1ch_scratch_bytes(const nn_layer *l) {
+    nn_conv_shape cs;
+    nn_conv_shape_init(&cs, 1, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
+    return 4 * (int64_t)nn_conv_1ch_scratch_floats(&cs, omp_get_max_threads());
+}
+
+/* The threads the layer's scratch (phase p) has room for, up to OpenMP's count. */
+static int conv_1ch_threads(const nn_layer *l, const nn_conv_shape *cs, int p) {
+    int64_t one = 4 * (int64_t)nn_conv_1ch_scratch_floats(cs, 1), fit = l->temp_bytes[p] / one;
+    int all = omp_get_max_threads();
+    return fit < all ? (int)fit : all;
+}
+
 static int conv_forward(actlab_net *net, nn_layer *l, const float *in, char *err, size_t errlen) {
     const float *w = net->params + l->w_off, *b = l->bias ? net->params + l->b_off : NULL;
     if (net->use_reference) {
         nn_conv_shape cs = conv_shape(net, l);
         ref_conv2d_forward(l->out, in, w, b, &cs);
+        return 0;
+    }
+    if (conv_1ch(net, l)) {
+        nn_conv_shape cs = conv_shape(net, l);
+        nn_conv_1ch_forward(l->out, in, w, b, &cs, l->temp[0], conv_1ch_threads(l, &cs, 0));
         return 0;
     }
     nn_dnnl_conv *c = fast_object(net, l, err, errlen);
@@ -214,6 +252,11 @@ static int conv_backward(actlab_net *net, nn_layer *l, const float *in, float *d
     if (net->use_reference) {
         nn_conv_shape cs = conv_shape(net, l);
         ref_conv2d_backward(din, dw, db, l->dout, in, w, &cs);
+        return 0;
+    }
+    if (conv_1ch(net, l)) {
+        nn_conv_shape cs = conv_shape(net, l);
+        nn_conv_1ch_backward(din, dw, db, l->dout, in, w, &cs, l->temp[1], conv_1ch_threads(l, &cs, 1));
         return 0;
     }
     nn_dnnl_conv *c = fast_object(net, l, err, errlen);
@@ -321,10 +364,21 @@ static nn_pool_shape pool_shape(const actlab_net *net, const nn_layer *l) {
     return ps;
 }
 
-/* The reference path keeps its argmax here; oneDNN keeps its own workspace. */
+/* A max pooling whose tensors are plain NCHW and whose window is 2x2 stride 2 runs
+ * on maxpool_2x2.c, not oneDNN (whose NCHW pooling is several times slower). */
+static int plain_2x2(const actlab_net *net, const nn_layer *l) {
+    if (net->use_reference || strcmp(l->kind->name, "maxpool") || l->in_blocked || l->blocked) return 0;
+    nn_pool_shape ps; /* one sample: net->batch is not set yet when buffers are allocated */
+    return !nn_pool_shape_init(&ps, 1, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad) && nn_maxpool_2x2_fits(&ps);
+}
+
+/* The reference path keeps its argmax here, the 2x2 kernel its winners' places;
+ * oneDNN keeps its own workspace. */
 static int maxpool_allocate(actlab_net *net, nn_layer *l, char *err, size_t errlen) {
-    if (!net->use_reference) return 0;
-    l->aux = malloc(sizeof(int32_t) * (size_t)net->max_batch * l->c * l->h * l->w);
+    size_t n = (size_t)net->max_batch * l->c * l->h * l->w;
+    if (net->use_reference) l->aux = malloc(sizeof(int32_t) * n);
+    else if (plain_2x2(net, l)) l->aux = malloc(n);
+    else return 0;
     return l->aux ? 0 : actlab_errorf(err, errlen, "out of memory");
 }
 
@@ -334,6 +388,11 @@ static int pool_forward(actlab_net *net, nn_layer *l, const float *in, char *err
         nn_pool_shape ps = pool_shape(net, l);
         if (max) ref_maxpool_forward(l->out, l->aux, in, &ps);
         else ref_avgpool_forward(l->out, in, &ps);
+        return 0;
+    }
+    if (plain_2x2(net, l)) {
+        nn_pool_shape ps = pool_shape(net, l);
+        nn_maxpool_2x2_forward(l->out, l->aux, in, &ps);
         return 0;
     }
     nn_dnnl_pool *p = fast_object(net, l, err, errlen);
@@ -349,6 +408,11 @@ static int pool_backward(actlab_net *net, nn_layer *l, const float *in, float *d
         nn_pool_shape ps = pool_shape(net, l);
         if (!strcmp(l->kind->name, "maxpool")) ref_maxpool_backward(din, l->dout, l->aux, &ps);
         else ref_avgpool_backward(din, l->dout, &ps);
+        return 0;
+    }
+    if (plain_2x2(net, l)) {
+        nn_pool_shape ps = pool_shape(net, l);
+        nn_maxpool_2x2_backward(din, l->dout, l->aux, &ps);
         return 0;
     }
     nn_dnnl_pool *p = fast_object(net, l, err, errlen);
