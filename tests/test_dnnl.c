@@ -160,7 +160,7 @@ static void conv_winograd_case(void) {
 static void dense_case(int B, int I, int O, int bias, nn_dnnl_format fmt) {
     char name[96], err[512];
     snprintf(name, sizeof name, "dense %d->%d batch %d%s [%s]", I, O, B, bias ? "" : " no bias",
-             fmt == NN_DNNL_FMT_BLOCKED ? "blocked" : "plain");
+             fmt == NN_DNNL_FMT_BLOCKED ? "blocked" : fmt == NN_DNNL_FMT_PLAIN ? "plain" : "auto: sgemm");
     nn_dnnl_opts o = {.format = fmt};
     nn_dnnl_dense *d = nn_dnnl_dense_new_opts(B, I, O, bias, &o, err, sizeof err);
     CHECK(d != NULL, "%s: %s", name, err);
@@ -332,8 +332,13 @@ int main(void) {
     static const int dims[][2] = {{400, 120}, {84, 10}, {784, 128}};
     static const int batches[] = {1, 7, 64};
     for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++) dense_case(batches[j], dims[i][0], dims[i][1], 1, NN_DNNL_FMT_PLAIN);
+        for (int j = 0; j < 3; j++) {
+            dense_case(batches[j], dims[i][0], dims[i][1], 1, NN_DNNL_FMT_PLAIN);
+            dense_case(batches[j], dims[i][0], dims[i][1], 1, NN_DNNL_FMT_AUTO); /* the net's: sgemm calls */
+        }
     dense_case(7, 120, 84, 0, NN_DNNL_FMT_PLAIN);
+    dense_case(7, 120, 84, 0, NN_DNNL_FMT_AUTO);
+    dense_case(64, 128, 128, 1, NN_DNNL_FMT_AUTO);
     dense_case(64, 400, 120, 1, NN_DNNL_FMT_BLOCKED);
     dense_case(7, 84, 10, 1, NN_DNNL_FMT_BLOCKED);
 
