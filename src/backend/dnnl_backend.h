@@ -1,6 +1,7 @@
 /*
  * dnnl_backend.h — the oneDNN (Debian libdnnl 2.6, C API) backend for the
- * layers that carry the arithmetic: 2-D convolution, inner product (dense)
+ * layers that carry the arithmetic: 2-D convolution, dense (oneDNN sgemm calls, or
+ * inner-product primitives when a format is asked for)
  * and max/avg pooling, forward and backward, float32 (convolutions optionally
  * multiply in bf16: nn_dnnl_precision).
  *
