@@ -1,5 +1,5 @@
 /*
- * test_vec_math.c — vexp, vexpm1, vlog, vlog1p and vrecip (src/act/vec_math.h) against
+ * test_vec_math.c — vexp, vexpm1, vlog, vlog1p and vrecip_finite (src/act/vec_math.h) against
  * libm in double precision: every 97th float bit pattern of the ranges where
  * the result is a normal float, plus the special values. The same file is
  * compiled twice (tests/CMakeLists.txt): once for the build's target and once
@@ -30,7 +30,7 @@ static vf vexp_(vf x) { return vexp(x); }
 static vf vexpm1_(vf x) { return vexpm1(x); }
 static vf vlog_(vf x) { return vlog(x); }
 static vf vlog1p_(vf x) { return vlog1p(x); }
-static vf vrecip_(vf x) { return vrecip(x); }
+static vf vrecip_(vf x) { return vrecip_finite(x); }
 static double recip(double x) { return 1 / x; }
 
 static float from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -87,9 +87,12 @@ int main(void) {
         vf vx = vsplat(x);
         struct { const char *name; float got; double want; } r[] = {
             {"exp", vexp(vx)[0], exp(x)}, {"expm1", vexpm1(vx)[0], expm1(x)},
-            {"log", vlog(vx)[0], log(x)}, {"log1p", vlog1p(vx)[0], log1p(x)}, {"recip", vrecip(vx)[0], 1.0 / x},
+            {"log", vlog(vx)[0], log(x)}, {"log1p", vlog1p(vx)[0], log1p(x)}, {"recip", vrecip_finite(vx)[0], 1.0 / x},
         };
+        /* vrecip_finite's contract: finite x with a normal reciprocal (it has no special cases) */
+        int recip_domain = isfinite(x) && x != 0 && fabs(1.0 / x) >= FLT_MIN && fabs(1.0 / x) <= FLT_MAX;
         for (int i = 0; i < 5; i++) {
+            if (i == 4 && !recip_domain) continue;
             double w = r[i].want;
             int ok;
             if (isnan(w)) ok = isnan(r[i].got);

@@ -8,7 +8,7 @@
  * the difference between 56 % and 80+ % of STREAM. Here: Cody-Waite range
  * reduction and the Cephes single-precision polynomials (error below 2 ulp
  * over the whole float range, measured against double precision by
- * tests/test_catalogue.c's checks on every function built on them), with the
+ * tests/test_vec_math.c), with the
  * scaling by 2^n done by AVX-512's vscalefps where the target has it (exact,
  * and it handles overflow, underflow to subnormals and NaN in one instruction)
  * and by two exponent-field multiplications elsewhere.
@@ -160,22 +160,11 @@ static inline vf vlog(vf x) {
 }
 #endif
 
-/* 1/x to about 1 ulp: AVX-512's 14-bit estimate and one Newton step (a divide
- * costs several times as much and would set the pace of the kernels using it). */
-static inline vf vrecip(vf x) {
-#if defined(__AVX512F__)
-    vf r = (vf)_mm512_rcp14_ps((__m512)x);
-    vf refined = vfma(r, vfma(-x, r, vsplat(1.0f)), r);
-    /* The estimate is exact where 1/x is 0 or inf (or a subnormal it flushes to 0), where the step would give NaN. */
-    return vsel((r == 0) | (vabs(r) == INFINITY), r, refined);
-#else
-    return 1.0f / x;
-#endif
-}
-
-/* 1/x to about 1 ulp for a finite x whose reciprocal is a normal float (no
- * checks: the callers' denominators are sums like e + 2 that cannot be 0 or
- * inf). Three instructions where vrecip takes seven. */
+/* 1/x to about 1 ulp for a finite x whose reciprocal is a normal float:
+ * AVX-512's 14-bit estimate and one Newton step (a divide costs several times
+ * as much and would set the pace of the kernels using it). No checks: the
+ * callers' denominators are sums like e + 2 that cannot be 0 or inf (at those
+ * the step would give NaN). */
 static inline vf vrecip_finite(vf x) {
 #if defined(__AVX512F__)
     vf r = (vf)_mm512_rcp14_ps((__m512)x);

@@ -11,9 +11,9 @@ int nn_conv_1ch_fits(const nn_conv_shape *s) {
     return s->C == 1 && s->stride == 1 && s->KH == s->KW && s->KH <= MAX_K && s->pad < s->KH;
 }
 
-/* A plane padded by p on every side, with a vector's worth of slack after its
- * last row: the kernels read whole vectors past a row's end (into the next row
- * or the slack) and drop those lanes. */
+/* A plane padded by p on every side, with three vectors (and a kernel row) of
+ * slack after its last row: the kernels read whole vectors past a row's end
+ * (into the next row or the slack) and drop those lanes. */
 static int64_t padded_floats(int64_t h, int64_t w, int p) {
     int64_t n = (h + 2 * p) * (w + 2 * p) + 3 * ACT_VW + MAX_K;
     return (n + 15) / 16 * 16; /* 64-byte multiples */

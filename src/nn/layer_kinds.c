@@ -77,6 +77,25 @@ static nn_dnnl_temps *dense_temps(void *o) { return nn_dnnl_dense_temps(o); }
 static nn_dnnl_temps *pool_temps(void *o) { return nn_dnnl_pool_temps(o); }
 static nn_dnnl_temps *bn_temps(void *o) { return nn_dnnl_bn_temps(o); }
 
+/* A conv or pooling layer's shape for B samples; 0, or -1 if it has no output. */
+static int conv_shape_of(const nn_layer *l, int B, nn_conv_shape *cs) {
+    return nn_conv_shape_init(cs, B, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
+}
+static int pool_shape_of(const nn_layer *l, int B, nn_pool_shape *ps) {
+    return nn_pool_shape_init(ps, B, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
+}
+/* ... for the current batch (the net's layers were checked when the model was read). */
+static nn_conv_shape conv_shape(const actlab_net *net, const nn_layer *l) {
+    nn_conv_shape cs;
+    conv_shape_of(l, net->batch, &cs);
+    return cs;
+}
+static nn_pool_shape pool_shape(const actlab_net *net, const nn_layer *l) {
+    nn_pool_shape ps;
+    pool_shape_of(l, net->batch, &ps);
+    return ps;
+}
+
 /* The oneDNN object of a layer for the current batch size, on the layer's layouts. */
 static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_fn)(void *),
                          nn_dnnl_temps *(**temps_fn)(void *), char *e, size_t el) {
@@ -85,8 +104,7 @@ static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_
     o.precision = net->precision == ACTLAB_PRECISION_BF16 ? NN_DNNL_BF16 : NN_DNNL_F32;
     const char *k = l->kind->name;
     if (!strcmp(k, "conv")) {
-        nn_conv_shape cs;
-        nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
+        nn_conv_shape cs = conv_shape(net, l);
         *free_fn = conv_free, *temps_fn = conv_temps;
         return nn_dnnl_conv_new_opts(&cs, l->bias, &o, e, el);
     }
@@ -98,8 +116,7 @@ static void *make_object(const actlab_net *net, const nn_layer *l, void (**free_
         *free_fn = bn_free, *temps_fn = bn_temps;
         return nn_dnnl_bn_new(net->batch, l->c, l->h, l->w, l->eps, &o, e, el);
     }
-    nn_pool_shape ps;
-    nn_pool_shape_init(&ps, net->batch, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
+    nn_pool_shape ps = pool_shape(net, l);
     *free_fn = pool_free, *temps_fn = pool_temps;
     return nn_dnnl_pool_new_opts(&ps, strcmp(k, "maxpool") ? NN_DNNL_POOL_AVG : NN_DNNL_POOL_MAX, &o, e, el);
 }
@@ -192,12 +209,6 @@ static int conv_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg
     return strcmp(act, "none") ? nn_append_activation(net, act, s->line, err, errlen) : 0;
 }
 
-static nn_conv_shape conv_shape(const actlab_net *net, const nn_layer *l) {
-    nn_conv_shape cs;
-    nn_conv_shape_init(&cs, net->batch, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
-    return cs;
-}
-
 static void conv_init(actlab_net *net, nn_layer *l, uint64_t seed, uint64_t index) {
     int64_t k2 = (int64_t)l->size * l->size;
     init_weights(net, l, l->in_c * k2, l->c * k2, seed, index);
@@ -210,13 +221,12 @@ static int conv_1ch(const actlab_net *net, const nn_layer *l) {
         net->precision != ACTLAB_PRECISION_F32)
         return 0;
     nn_conv_shape cs; /* one sample: net->batch is not set yet when buffers are planned */
-    return !nn_conv_shape_init(&cs, 1, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad) &&
-           nn_conv_1ch_fits(&cs);
+    return !conv_shape_of(l, 1, &cs) && nn_conv_1ch_fits(&cs);
 }
 
 static int64_t conv_1ch_scratch_bytes(const nn_layer *l) {
     nn_conv_shape cs;
-    nn_conv_shape_init(&cs, 1, l->in_c, l->in_h, l->in_w, l->c, l->size, l->stride, l->pad);
+    conv_shape_of(l, 1, &cs);
     return 4 * (int64_t)nn_conv_1ch_scratch_floats(&cs, omp_get_max_threads());
 }
 
@@ -358,18 +368,12 @@ static int pool_from_cfg(actlab_net *net, nn_layer *l, const nn_cfg *cfg, nn_cfg
     return 0;
 }
 
-static nn_pool_shape pool_shape(const actlab_net *net, const nn_layer *l) {
-    nn_pool_shape ps;
-    nn_pool_shape_init(&ps, net->batch, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad);
-    return ps;
-}
-
 /* A max pooling whose tensors are plain NCHW and whose window is 2x2 stride 2 runs
  * on maxpool_2x2.c, not oneDNN (whose NCHW pooling is several times slower). */
 static int plain_2x2(const actlab_net *net, const nn_layer *l) {
     if (net->use_reference || strcmp(l->kind->name, "maxpool") || l->in_blocked || l->blocked) return 0;
     nn_pool_shape ps; /* one sample: net->batch is not set yet when buffers are allocated */
-    return !nn_pool_shape_init(&ps, 1, l->in_c, l->in_h, l->in_w, l->size, l->stride, l->pad) && nn_maxpool_2x2_fits(&ps);
+    return !pool_shape_of(l, 1, &ps) && nn_maxpool_2x2_fits(&ps);
 }
 
 /* The reference path keeps its argmax here, the 2x2 kernel its winners' places;
